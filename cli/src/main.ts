@@ -1,0 +1,91 @@
+/**
+ * containerd-taskserv CLI: the same cores as the editor, outside it.
+ *   lint [--format text|json] [--containerd-version X] FILE...
+ *   lsp --stdio
+ */
+import { lint, formatText, type LintResult } from './lint';
+import * as path from 'node:path';
+
+const USAGE = `usage: containerd-taskserv <command> [options]
+
+commands:
+  lint [--format text|json] [--containerd-version X] FILE...
+        check containerd config.toml files; prints file:line:col: severity code message.
+        Exit status: 1 when any file has an error, 2 on a usage or I/O problem, 0 otherwise.
+  lsp --stdio
+        serve the Language Server Protocol on stdin/stdout (neovim, helix, emacs, ...)
+  version
+        print the version
+`;
+
+function fail(msg: string): never {
+  process.stderr.write(`containerd-taskserv: ${msg}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function main(argv: string[]): void {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'lint':
+      return runLint(rest);
+    case 'lsp':
+      if (!rest.includes('--stdio')) fail('lsp needs --stdio');
+      // The server bundle starts itself on load and reads --stdio from argv.
+      require(path.join(__dirname, 'server.js'));
+      return;
+    case 'version':
+    case '--version':
+      process.stdout.write('containerd-taskserv 0.1.0\n');
+      return;
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(USAGE);
+      return;
+    default:
+      fail(`unknown command "${cmd}"`);
+  }
+}
+
+function runLint(args: string[]): void {
+  let format: 'text' | 'json' = 'text';
+  let release: string | undefined;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--format') {
+      const f = args[++i];
+      if (f !== 'text' && f !== 'json') fail('--format takes text or json');
+      format = f;
+    } else if (a.startsWith('--format=')) {
+      const f = a.slice(9);
+      if (f !== 'text' && f !== 'json') fail('--format takes text or json');
+      format = f;
+    } else if (a === '--containerd-version') {
+      release = args[++i];
+      if (!release) fail('--containerd-version needs a release such as 1.7 or 2.1.3');
+    } else if (a.startsWith('--containerd-version=')) {
+      release = a.slice(21);
+    } else if (a.startsWith('-') && a !== '-') {
+      fail(`unknown option ${a}`);
+    } else files.push(a);
+  }
+  if (!files.length) fail('lint needs at least one FILE');
+  let results: LintResult[];
+  try {
+    results = lint(files, { release });
+  } catch (e) {
+    process.stderr.write(`containerd-taskserv: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
+  if (format === 'json') process.stdout.write(JSON.stringify(results.flatMap((r) => r.problems), null, 2) + '\n');
+  else {
+    const text = formatText(results);
+    if (text) process.stdout.write(text + '\n');
+  }
+  const errors = results.some((r) => r.problems.some((p) => p.severity === 'error'));
+  process.exitCode = errors ? 1 : 0;
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Builds everything with esbuild:
+//   dist/client.js  the VS Code extension (vscode external)
+//   dist/server.js  the language server (also what `containerd-taskserv lsp --stdio` runs)
+//   dist/cli.js     the CLI behind bin/containerd-taskserv
+//   out/test/**     every *.test.ts (and the helpers they import) as runnable CJS, for `node --test`
+// `--production` minifies and drops source maps (what the .vsix ships); `--no-tests` skips the tests.
+import * as esbuild from 'esbuild';
+import { readdirSync, statSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const production = process.argv.includes('--production');
+const withTests = !process.argv.includes('--no-tests') && !production;
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  legalComments: 'none',
+  absWorkingDir: root,
+};
+
+function walk(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (name === 'node_modules' || name === 'workspace' || name === 'fixtures') continue;
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+const jobs = [
+  esbuild.build({ ...common, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: { server: 'server/src/server.ts' }, outdir: 'dist' }),
+  esbuild.build({ ...common, entryPoints: { cli: 'cli/src/main.ts' }, outdir: 'dist', external: ['vscode'] }),
+];
+if (withTests) {
+  rmSync(join(root, 'out'), { recursive: true, force: true });
+  const tests = walk(join(root, 'test')).concat(walk(join(root, 'bench')));
+  if (tests.length) {
+    jobs.push(esbuild.build({
+      ...common, entryPoints: tests, outdir: 'out', outbase: '.',
+      sourcemap: 'inline',
+      external: ['vscode', 'playwright-core', '@taplo/lib', '@vscode/vsce', 'mocha'],
+    }));
+  }
+}
+await Promise.all(jobs);

@@ -1,0 +1,76 @@
+/**
+ * The language service facade: one object the LSP wiring (server.ts), the CLI and the
+ * tests call. It owns parsing (picking the front end by language) and hands a
+ * ServiceDocument to the per-feature services, which never see LSP connections.
+ */
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type {
+  CodeAction,
+  CompletionList,
+  Diagnostic,
+  DocumentSymbol,
+  FoldingRange,
+  Hover,
+  Position,
+  Range,
+} from 'vscode-languageserver-types';
+import { parseToml } from './parser/toml';
+import type { ParsedDocument } from './tree/model';
+import { detectContext, type ContextSettings, type ServiceDocument } from './services/context';
+import { validate } from './services/diagnostics';
+import { complete } from './services/completion';
+import { hover } from './services/hover';
+import { documentSymbols, foldingRanges } from './services/symbols';
+import { codeActions } from './services/codeActions';
+
+export type { ServiceDocument, ContextSettings };
+
+export interface LanguageServiceOptions {
+  settings?: ContextSettings;
+}
+
+export class LanguageService {
+  private settings: ContextSettings;
+
+  constructor(opts: LanguageServiceOptions = {}) {
+    this.settings = opts.settings ?? {};
+  }
+
+  configure(settings: ContextSettings): void {
+    this.settings = settings;
+  }
+
+  parse(text: string): ParsedDocument {
+    return parseToml(text);
+  }
+
+  /** Parse and analyse a document once; every feature call below takes the result. */
+  prepare(td: TextDocument): ServiceDocument {
+    const parsed = this.parse(td.getText());
+    return { text: td, parsed, ctx: detectContext(parsed, this.settings) };
+  }
+
+  validate(sd: ServiceDocument): Diagnostic[] {
+    return validate(sd);
+  }
+
+  complete(sd: ServiceDocument, pos: Position): CompletionList {
+    return complete(sd, pos);
+  }
+
+  hover(sd: ServiceDocument, pos: Position): Hover | null {
+    return hover(sd, pos);
+  }
+
+  documentSymbols(sd: ServiceDocument): DocumentSymbol[] {
+    return documentSymbols(sd);
+  }
+
+  foldingRanges(sd: ServiceDocument): FoldingRange[] {
+    return foldingRanges(sd);
+  }
+
+  codeActions(sd: ServiceDocument, range: Range, diagnostics: Diagnostic[]): CodeAction[] {
+    return codeActions(sd, range, diagnostics);
+  }
+}
