@@ -142,8 +142,9 @@ class Validator {
 
   private walkTable(obj: ObjectNode, schema: SchemaNode, path: string[], schemaPath: string[]): void {
     const table = elementOf(schema);
-    if (isFreeForm(table)) return;
+    // Runtime `options` are free-form for containerd, but for runc/runhcs shims we know their keys.
     const isOptions = table['x-key-matching'] === 'case-insensitive';
+    if (!isOptions && isFreeForm(table)) return;
     const runtimeType = isOptions ? this.runtimeTypeFor(path) : undefined;
     if (isOptions && runtimeType && !RUNC_TYPES.includes(runtimeType) && !RUNHCS_TYPES.includes(runtimeType)) {
       return; // other shims get the whole options table as a TOML blob: every key is legal
@@ -177,7 +178,7 @@ class Validator {
         }
       }
       const nextSchemaPath = [...schemaPath, child.mapEntry ? '<name>' : child.canonical];
-      if (!this.checkAvailability(prop, node, isOptions)) continue;
+      if (!this.checkAvailability(prop, node, isOptions, full, nextSchemaPath)) continue;
       this.checkDeprecated(prop, node, full, nextSchemaPath);
       this.checkValue(prop, node, full, isOptions, nextSchemaPath);
     }
@@ -197,9 +198,23 @@ class Validator {
     return 'io.containerd.runc.v2';
   }
 
-  private checkAvailability(prop: Property, node: SchemaNode, isOption: boolean): boolean {
+  private checkAvailability(prop: Property, node: SchemaNode, isOption: boolean, full: string[], schemaPath: string[]): boolean {
     const xc = node['x-containerd'];
     if (!xc?.versions || availableIn(xc.versions, this.release)) return true;
+    if (this.v === 2 && !this.is1x) {
+      // containerd 2.x migrates a version 2 file in memory: what counts is the key's version 3 home.
+      if (isTable(elementOf(node))) return true;
+      const mig = xc.migration?.v3Path;
+      const target = mig ? fillNames(parsePath(mig), full, schemaPath) : undefined;
+      const v3 = target ? resolve(schemaFor(3), target)?.node : undefined;
+      if (v3 && availableIn(v3['x-containerd']?.versions, this.release)) return true;
+      if (isDefaultValue(prop.value, node)) return false; // dropping a default changes nothing
+      this.report(prop.keyRange, isOption ? DiagnosticSeverity.Information : DiagnosticSeverity.Warning,
+        'containerd/unavailable-in-release',
+        `containerd ${this.rel} migrates this version 2 file to version 3 at every start, and \`${prop.key}\` has no version 3 equivalent there: it is dropped.` + this.releaseHint(),
+        { tags: [DiagnosticTag.Unnecessary] });
+      return false;
+    }
     const removed = xc.removedIn ? parseRelease(xc.removedIn) : undefined;
     const gone = removed && cmpRelease(this.release, removed) >= 0;
     const what = gone
@@ -374,7 +389,8 @@ class Validator {
     if (!isOptions && table['x-closed'] !== true) return;
     // Valid elsewhere: a misplaced key.
     const places = (keyIndex(this.schema).get(prop.key.toLowerCase()) ?? []).filter((loc) =>
-      !isTable(elementOf(loc.node)) && availableIn(loc.node['x-containerd']?.versions, this.release));
+      !isTable(elementOf(loc.node)) &&
+      ((this.v === 2 && !this.is1x) || availableIn(loc.node['x-containerd']?.versions, this.release)));
     if (places.length) {
       const scored = places.map((loc) => ({ loc, score: commonPrefix(loc.table, full) }));
       const best = Math.max(...scored.map((s) => s.score));
