@@ -1,0 +1,116 @@
+/**
+ * VS Code adapter: starts the language server, claims containerd configs among TOML files,
+ * and shows/changes the target release in the status bar. All logic lives in the server or
+ * in client/src/core; this file only translates to the VS Code API.
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { looksLikeContainerdConfig } from '../../server/src/detect';
+import { pinEdit, RELEASE_CHOICES } from './core/releasePin';
+
+export const LANGUAGE_ID = 'containerd-toml';
+const DOCUMENT_INFO_REQUEST = 'containerd/documentInfo';
+
+interface DocumentInfo {
+  configVersion: number;
+  versionExplicit: boolean;
+  release: string;
+  releaseSource: 'pin' | 'setting' | 'inferred';
+}
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('containerd Language Server', { log: true });
+  context.subscriptions.push(log);
+
+  const serverModule = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module: serverModule, transport: TransportKind.ipc },
+    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const config = () => vscode.workspace.getConfiguration('containerd');
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: LANGUAGE_ID }],
+    outputChannel: log,
+    initializationOptions: { defaultRelease: config().get<string>('defaultRelease', 'auto') },
+    synchronize: { configurationSection: 'containerd' },
+  };
+  client = new LanguageClient('containerd', 'containerd Language Server', serverOptions, clientOptions);
+
+  // Claim TOML files that are containerd configs (content detection) so that exactly one
+  // language, ours or Even Better TOML's, serves each file: no double diagnostics.
+  const claim = (doc: vscode.TextDocument): void => {
+    if (doc.languageId !== 'toml' || !config().get<boolean>('detectConfigFiles', true)) return;
+    if (looksLikeContainerdConfig(doc.getText())) {
+      void vscode.languages.setTextDocumentLanguage(doc, LANGUAGE_ID);
+    }
+  };
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(claim));
+  vscode.workspace.textDocuments.forEach(claim);
+
+  const status = vscode.window.createStatusBarItem('containerd.release', vscode.StatusBarAlignment.Right, 100);
+  status.name = vscode.l10n.t('containerd target release');
+  status.command = 'containerd.setTargetRelease';
+  context.subscriptions.push(status);
+
+  const refreshStatus = async (): Promise<void> => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.languageId !== LANGUAGE_ID || !client) {
+      status.hide();
+      return;
+    }
+    try {
+      const info = await client.sendRequest<DocumentInfo | null>(DOCUMENT_INFO_REQUEST, { uri: editor.document.uri.toString() });
+      if (!info) return status.hide();
+      const source = { pin: vscode.l10n.t('pinned in the file'), setting: vscode.l10n.t('from settings'), inferred: vscode.l10n.t('assumed from `version`') }[info.releaseSource];
+      status.text = `$(package) containerd ${info.release} · v${info.configVersion}`;
+      status.tooltip = new vscode.MarkdownString(
+        vscode.l10n.t('Checked against containerd {0} ({1}); config version {2}. Click to change.', info.release, source, info.configVersion));
+      status.show();
+    } catch (e) {
+      log.warn(`documentInfo failed: ${String(e)}`);
+      status.hide();
+    }
+  };
+
+  context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor(() => void refreshStatus()),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document === vscode.window.activeTextEditor?.document) void refreshStatus();
+    }),
+    vscode.commands.registerCommand('containerd.setTargetRelease', async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor || editor.document.languageId !== LANGUAGE_ID) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Open a containerd config.toml first.'));
+        return;
+      }
+      const items: (vscode.QuickPickItem & { release?: string })[] = [
+        ...RELEASE_CHOICES.map((r) => ({ label: `containerd ${r}`, release: r as string })),
+        { label: vscode.l10n.t('Remove the pin'), description: vscode.l10n.t('use the setting or infer from `version`') },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { placeHolder: vscode.l10n.t('Target containerd release for this file') });
+      if (!pick) return;
+      const edit = pinEdit(editor.document.getText(), pick.release);
+      if (!edit) return;
+      await editor.edit((b) => {
+        if (edit.insert) b.insert(new vscode.Position(edit.line, 0), edit.text + '\n');
+        else if (edit.text === '') b.delete(editor.document.lineAt(edit.line).rangeIncludingLineBreak);
+        else b.replace(editor.document.lineAt(edit.line).range, edit.text);
+      });
+    }),
+    vscode.commands.registerCommand('containerd.restartServer', async () => {
+      await client?.restart();
+    }),
+    vscode.commands.registerCommand('containerd.showServerOutput', () => log.show()),
+  );
+
+  await client.start();
+  context.subscriptions.push({ dispose: () => void client?.stop() });
+  void refreshStatus();
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+  client = undefined;
+}
