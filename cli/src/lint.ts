@@ -42,7 +42,7 @@ export function lintText(file: string, text: string, opts: { release?: string } 
     endColumn: d.range.end.character + 1,
     severity: SEVERITY[d.severity ?? DiagnosticSeverity.Error],
     code: String(d.code ?? ''),
-    message: d.message,
+    message: typeof d.message === "string" ? d.message : d.message.value,
   }));
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   return { file, problems };

@@ -56,7 +56,7 @@ test('kind keeps its misspelled key for years: we flag it with the right suggest
   const text = fs.readFileSync(path.join(corpusDir, '02-kind-node-image.toml'), 'utf8');
   const d = diagnose(text).find((x) => x.code === 'containerd/unknown-key');
   assert.ok(d, 'unknown key reported');
-  assert.match(d.message, /tolerate_missing_hugepages_controller/);
+  assert.match(String(d.message), /tolerate_missing_hugepages_controller/);
   assert.deepEqual(d.data, { fix: 'rename', newKey: 'tolerate_missing_hugetlb_controller' });
 });
 

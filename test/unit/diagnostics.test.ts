@@ -24,7 +24,7 @@ test('SystemdCgroup in the runtime table instead of options is a misplaced key w
 test('type errors are errors that say containerd refuses to start', () => {
   const [d] = find('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  enable_selinux = "true"\n', 'containerd/type-mismatch');
   assert.equal(d.severity, DiagnosticSeverity.Error);
-  assert.match(d.message, /refuses to start/);
+  assert.match(String(d.message), /refuses to start/);
   assert.equal(d.range.start.character, 19);
 });
 
@@ -39,21 +39,21 @@ test('unknown keys are warnings with a did-you-mean rename', () => {
   const [d] = find('version = 2\n[grpc]\n  adress = "/run/containerd/containerd.sock"\n', 'containerd/unknown-key');
   assert.equal(d.severity, DiagnosticSeverity.Warning);
   assert.deepEqual(d.data, { fix: 'rename', newKey: 'address' });
-  assert.match(d.message, /silently ignores/);
+  assert.match(String(d.message), /silently ignores/);
 });
 
 test('unknown plugin IDs are warnings with a suggestion; 2.x says containerd warns', () => {
   const [d] = find('version = 2\n[plugins."io.containerd.grpc.v1.crii"]\n  x = 1\n', 'containerd/unknown-plugin');
   assert.deepEqual(d.data, { fix: 'rename', newKey: 'io.containerd.grpc.v1.cri' });
   const [k] = find('version = 3\n[grpc]\n  bogus = 1\n', 'containerd/unknown-key');
-  assert.match(k.message, /Ignoring unknown key/);
+  assert.match(String(k.message), /Ignoring unknown key/);
 });
 
 test('default_runtime_name naming a missing runtime unloads CRI (error)', () => {
   const text = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  default_runtime_name = "crun"\n';
   const [d] = find(text, 'containerd/undefined-runtime');
   assert.equal(d.severity, DiagnosticSeverity.Error);
-  assert.match(d.message, /CRI plugin .* fails to load/);
+  assert.match(String(d.message), /CRI plugin .* fails to load/);
   const ok = text + '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\n  runtime_type = "io.containerd.runc.v2"\n';
   assert.deepEqual(find(ok, 'containerd/undefined-runtime'), []);
 });

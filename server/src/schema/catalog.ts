@@ -52,10 +52,10 @@ export interface SchemaNode {
 }
 
 const SCHEMAS: Record<ConfigVersion, SchemaNode> = {
-  1: v1 as SchemaNode,
-  2: v2 as SchemaNode,
-  3: v3 as SchemaNode,
-  4: v4 as SchemaNode,
+  1: v1 as unknown as SchemaNode,
+  2: v2 as unknown as SchemaNode,
+  3: v3 as unknown as SchemaNode,
+  4: v4 as unknown as SchemaNode,
 };
 
 export function schemaFor(v: ConfigVersion): SchemaNode {

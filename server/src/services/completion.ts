@@ -32,7 +32,6 @@ import {
   type Range,
 } from 'vscode-languageserver-types';
 import {
-  childOf,
   elementOf,
   isArrayOfTables,
   isTable,
@@ -441,7 +440,7 @@ function headerItems(cur: Cursor): CompletionItem[] {
     const label = snippet ? formatSegs(concrete, q).replace(/\$\{\d+:name\}/g, '<name>') : formatSegs(concrete, q);
     const text = formatSegs(concrete, q);
     const newText = e.array ? `[[${text}]]` : `[${text}]`;
-    const dep = isDeprecated(e.node);
+    const dep = isDeprecated(e.node, ctx.release);
     const last = e.path[e.path.length - 1];
     const item: CompletionItem = {
       label: e.array ? `[[${label}]]` : label,
@@ -579,7 +578,7 @@ function keyItems(cur: Cursor): CompletionItem[] {
       if (present.has(ci ? e.key.toLowerCase() : e.key)) continue;
       if (!availableForDoc(e.node, ctx)) continue;
       if (rt && !optionApplies(e.node, rt)) continue;
-      const dep = isDeprecated(e.node);
+      const dep = isDeprecated(e.node, ctx.release);
       const d = defaultFor(e.node, ctx.release);
       const k = quoteKey(e.key);
       const item: CompletionItem = {
@@ -802,9 +801,4 @@ function arrayElementItems(cur: Cursor, node: SchemaNode, path: string[]): Compl
   const literal = typed.startsWith("'");
   const item = node.items;
   return choices.map((c, i) => toValueItem(cur, item, c, range, i, literal, path));
-}
-
-/** Exposed for hover: schema child lookup that follows elementOf. */
-export function childSchema(parent: SchemaNode, key: string) {
-  return childOf(elementOf(parent), key);
 }

@@ -152,7 +152,7 @@ class Validator {
     for (const prop of obj.props) {
       if (path.length === 0 && prop.key === 'version') continue;
       const full = [...path, prop.key];
-      let child = childOf(table, prop.key);
+      let child = childOf(table, prop.key) ?? this.caseVariant(table, prop.key);
       let childSchema = child?.node;
       if (!child) {
         childSchema = this.fromNewerLayout(full);
@@ -182,6 +182,20 @@ class Validator {
       this.checkDeprecated(prop, node, full, nextSchemaPath);
       this.checkValue(prop, node, full, isOptions, nextSchemaPath);
     }
+  }
+
+  /**
+   * containerd's TOML decoders match struct keys loosely: 1.x (go-toml v1) also accepts the
+   * all-upper-case spelling, 2.x (go-toml v2) any casing.
+   */
+  private caseVariant(table: SchemaNode, key: string): ReturnType<typeof childOf> {
+    const props = table.properties;
+    if (!props) return undefined;
+    for (const k of Object.keys(props)) {
+      if (k.toLowerCase() !== key.toLowerCase()) continue;
+      if (!this.is1x || key === k.toUpperCase()) return { node: props[k], canonical: k, mapEntry: false, caseInsensitive: true };
+    }
+    return undefined;
   }
 
   /** A version-2 file read by containerd 2.x honours the 2.x plugin tables too. */
@@ -331,7 +345,8 @@ class Validator {
   }
 
   private checkPath(prop: Property, val: ValueNode): void {
-    const s = String(val.value ?? '');
+    if (val.kind !== 'string') return;
+    const s = val.value as string;
     if (!s || s.startsWith('/') || s.startsWith('\\\\') || /^[A-Za-z]:[\\/]/.test(s) || s.includes('${') || s.includes('{{')) return;
     const parts = prop.key === 'config_path' ? s.split(':') : [s];
     if (parts.every((p) => p === '' || p.startsWith('/'))) return;
@@ -395,7 +410,8 @@ class Validator {
       const scored = places.map((loc) => ({ loc, score: commonPrefix(loc.table, full) }));
       const best = Math.max(...scored.map((s) => s.score));
       const top = scored.filter((s) => s.score === best);
-      if (top.length === 1) {
+      const sameTable = top.length === 1 && top[0].loc.table.length === path.length && commonPrefix(top[0].loc.table, path) === path.length;
+      if (top.length === 1 && !sameTable) {
         const { loc } = top[0];
         const target = fillNames([...loc.table, loc.key], full, [...schemaPath, prop.key]);
         const tableText = formatPath(target ? target.slice(0, -1) : loc.table);
@@ -487,6 +503,7 @@ class Validator {
   private crossChecks(): void {
     const root = this.sd.parsed.root;
     this.checkPluginLists(root);
+    this.checkProxyPlugins(root);
     const criIds = this.v >= 3 ? ['io.containerd.cri.v1.runtime'] : this.v === 2 ? ['io.containerd.grpc.v1.cri', ...(this.is1x ? [] : ['io.containerd.cri.v1.runtime'])] : ['cri'];
     for (const id of criIds) {
       const cri = getAt(root, ['plugins', id]);
@@ -501,12 +518,37 @@ class Validator {
       const cri = getAt(root, ['plugins', this.v === 2 ? 'io.containerd.grpc.v1.cri' : 'cri']);
       if (cri && cri.kind === 'object') {
         const sc = findProp(cri, 'systemd_cgroup');
-        if (sc && sc.value.kind === 'boolean' && sc.value.value === true) {
+        if (sc && sc.value.kind === 'boolean' && sc.value.value === true && this.defaultRuntimeType(cri) !== 'io.containerd.runtime.v1.linux') {
           this.report(sc.range, DiagnosticSeverity.Error, 'containerd/cri-plugin-fails',
             '`systemd_cgroup = true` only works with the legacy io.containerd.runtime.v1.linux runtime: containerd starts but the CRI plugin fails to load ' +
               '("systemd_cgroup only works for runtime io.containerd.runtime.v1.linux"). Set `SystemdCgroup = true` in the runtime\'s options instead.');
         }
       }
+    }
+  }
+
+  /** runtime_type of the CRI default runtime as this file defines it (1.x). */
+  private defaultRuntimeType(cri: ObjectNode): string | undefined {
+    const name = getAt(cri, ['containerd', 'default_runtime_name']);
+    const runtime = name && name.kind === 'string' ? (name.value as string) : 'runc';
+    const rt = getAt(cri, ['containerd', 'runtimes', runtime, 'runtime_type']) ?? getAt(cri, ['containerd', 'default_runtime', 'runtime_type']);
+    return rt && rt.kind === 'string' ? (rt.value as string) : 'io.containerd.runc.v2';
+  }
+
+  /** containerd 1.x panics ("plugin: no type") on a proxy plugin without a type it supports. */
+  private checkProxyPlugins(root: ObjectNode): void {
+    if (!this.is1x) return;
+    const pp = findProp(root, 'proxy_plugins');
+    if (!pp || pp.value.kind !== 'object') return;
+    const ok = ['snapshot', 'content', 'io.containerd.snapshotter.v1', 'io.containerd.content.v1'];
+    for (const p of pp.value.props) {
+      if (p.value.kind !== 'object') continue;
+      const t = findProp(p.value, 'type');
+      const tv = t && t.value.kind === 'string' ? (t.value.value as string) : undefined;
+      if (tv !== undefined && ok.includes(tv)) continue;
+      this.report(t ? t.value.range : p.keyRange, DiagnosticSeverity.Error, 'containerd/invalid-value',
+        (tv === undefined ? `Proxy plugin "${p.key}" has no \`type\`` : `Proxy plugin type "${tv}" is not supported by containerd ${this.rel}`) +
+          `: containerd crashes at start ("plugin: no type"). Use "snapshot" or "content".`);
     }
   }
 

@@ -13,6 +13,7 @@ import {
   formatRelease,
   isKnownSeries,
   nativeConfigVersion,
+  parseRelease,
   type Release,
 } from '../schema/releases';
 import type { DocContext } from './context';
@@ -140,8 +141,18 @@ export function availableForDoc(node: SchemaNode, ctx: Pick<DocContext, 'release
   return !!x.migration?.v3Path && nativeConfigVersion(ctx.release) > ctx.configVersion;
 }
 
-export function isDeprecated(node: SchemaNode): boolean {
-  return node.deprecated === true || !!xOf(node).deprecated;
+/**
+ * Is the node deprecated in release `r`? A deprecation that starts in a later release
+ * (grpc.address is "deprecated since 2.3.0 (config version 4)" but the v2 schema lists it
+ * too) does not count for releases before it; without a release any deprecation counts.
+ */
+export function isDeprecated(node: SchemaNode, r?: Release): boolean {
+  const dep = xOf(node).deprecated;
+  if (!(node.deprecated === true || dep)) return false;
+  if (!r) return true;
+  const since = parseRelease(dep?.since);
+  if (!since) return true;
+  return cmp([r.major, r.minor, r.patch ?? Infinity], [since.major, since.minor, since.patch ?? 0]) >= 0;
 }
 
 function isCriNode(node: SchemaNode): boolean {
@@ -182,7 +193,7 @@ export function keyDocs(node: SchemaNode, key: string, ctx: DocContext, opts: Do
   const out: string[] = [];
   const kind = typeLabel(node);
   const head = opts.mapEntry ? `${code(key)} — entry of a ${kind === 'table' ? 'map' : kind}` : `${code(key)}: ${kind}`;
-  out.push(`**${head}**` + (isDeprecated(node) ? ' — *deprecated*' : ''));
+  out.push(`**${head}**` + (isDeprecated(node, ctx.release) ? ' — *deprecated*' : ''));
   if (opts.writtenAs && opts.writtenAs !== key) {
     out.push(`Written here as ${code(opts.writtenAs)}; containerd matches it to ${code(key)} (case-insensitive).`);
   }
@@ -238,7 +249,8 @@ export function keyDocs(node: SchemaNode, key: string, ctx: DocContext, opts: Do
     if (dep?.since) parts.push(`since ${dep.since}`);
     if (dep?.removedIn) parts.push(`removed in ${dep.removedIn}`);
     else if (dep?.removalTarget) parts.push(`removal planned for ${dep.removalTarget}`);
-    let line = '**Deprecated**' + (parts.length ? ' ' + parts.join(', ') : '') + '.';
+    const later = !isDeprecated(node, ctx.release);
+    let line = (later ? `**Deprecated in later releases** (not yet in ${rel})` : '**Deprecated**') + (parts.length ? ' ' + parts.join(', ') : '') + '.';
     if (dep?.replacement) line += ` **Use instead:** ${code(dep.replacement)}.`;
     if (dep?.note) line += ` ${dep.note}`;
     if (!dep && node.deprecationMessage) line = `**Deprecated:** ${node.deprecationMessage}`;

@@ -93,8 +93,6 @@ export function valueText(doc: ParsedDocument, prop: Property): string {
 interface IndentStyle {
   /** Headers are indented by nesting depth (containerd's own output). */
   nestedHeaders: boolean;
-  /** Indentation added per nesting level for headers. */
-  unit: string;
   /** Indentation of body lines relative to their header. */
   body: string;
 }
@@ -104,13 +102,9 @@ export function indentStyle(doc: ParsedDocument): IndentStyle {
   const text = doc.text;
   const bodyCounts = new Map<string, number>();
   let nestedHeaders = false;
-  let unit: string | undefined;
   for (const s of doc.sections) {
     const h = indentOf(text, s.headerRange.start);
-    if (h.length > 0) {
-      nestedHeaders = true;
-      if (!unit && s.path.length > 1) unit = h.slice(0, Math.max(1, Math.round(h.length / (s.path.length - 1))));
-    }
+    if (h.length > 0) nestedHeaders = true;
     const first = firstBodyProp(s);
     if (first) {
       const b = indentOf(text, first.keyExprRange?.start ?? first.range.start);
@@ -127,7 +121,7 @@ export function indentStyle(doc: ParsedDocument): IndentStyle {
     }
   }
   if (best < 0) body = '  ';
-  return { nestedHeaders, unit: unit ?? (body || '  '), body };
+  return { nestedHeaders, body };
 }
 
 /** Key/value properties written in a section's body (not sub-tables from other headers). */
@@ -265,13 +259,15 @@ export function insertKeyValue(doc: ParsedDocument, table: readonly string[], ke
       bestLen = n;
     }
   }
+  // Nested style: a sub-table's header is indented like its parent's body lines; a sibling
+  // or cousin gets the anchor's header indentation. Flush-left style: no indentation.
   let headerIndent = '';
-  if (style.nestedHeaders) {
-    if (anchor) {
-      const ah = indentOf(text, anchor.headerRange.start);
-      const levels = table.length - anchor.path.length;
-      headerIndent = levels >= 0 ? ah + style.unit.repeat(levels) : ah.slice(0, Math.max(0, ah.length + levels * style.unit.length));
-    } else headerIndent = style.unit.repeat(Math.max(0, table.length - 1));
+  if (style.nestedHeaders && anchor) {
+    const ah = indentOf(text, anchor.headerRange.start);
+    if (isPrefix(anchor.path, table)) {
+      const first = firstBodyProp(anchor);
+      headerIndent = first ? indentOf(text, first.keyExprRange?.start ?? first.range.start) : ah + style.body;
+    } else headerIndent = ah;
   }
   const header = `${headerIndent}[${formatPath(table)}]`;
   const body = line(headerIndent + style.body, quoteKey(key));

@@ -105,7 +105,9 @@ function dropReason(x: XContainerd | undefined, path: readonly string[]): string
   const m = x?.migration?.note;
   const dep = x?.deprecated;
   const parts: string[] = [];
-  if (m && !/^moved by/.test(m)) parts.push(m);
+  if (m && !/^moved by/.test(m)) {
+    parts.push(m.replace(/;?\s*the key is dropped \([^)]*\)/, '').replace(/^no v3 equivalent/, 'no config version 3 equivalent'));
+  }
   else parts.push(`no config version 3 equivalent${x?.removedIn ? ` (removed in containerd ${x.removedIn})` : ''}`);
   if (dep?.replacement) parts.push(`replacement: ${dep.replacement}`);
   void path;
