@@ -178,11 +178,13 @@ test('release filtering: enable_cdi (1.7+) not offered when the file pins 1.6', 
 
 test('deprecated keys are tagged and sorted last', () => {
   const { items } = run('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  |\n');
-  const sb = items.find((x) => x.label === 'sandbox_image')!;
+  const sb = items.find((x) => x.label === 'systemd_cgroup')!;
   const cdi = items.find((x) => x.label === 'enable_cdi')!;
   assert.deepEqual(sb.tags, [CompletionItemTag.Deprecated]);
   assert.equal(cdi.tags, undefined);
   assert.ok(cdi.sortText! < sb.sortText!);
+  // sandbox_image is only deprecated from 2.0 (config version 3): not tagged for 1.7
+  assert.equal(items.find((x) => x.label === 'sandbox_image')!.tags, undefined);
 });
 
 test('unfinished document: `SystemdCgroup = ` followed by more text, and a broken header above', () => {

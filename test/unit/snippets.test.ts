@@ -80,7 +80,7 @@ test('snippets file is well formed', () => {
 });
 
 test('the pin snippet offers every supported release', () => {
-  const pin = Object.values(snippets).find((s) => (s.body as string[]).join('\n').startsWith('# containerd: ${1|'));
+  const pin = Object.values(snippets).find((s) => /^# containerd: \$\{1\|[^}]*\}\n?\$0$/.test((s.body as string[]).join('\n')));
   assert.ok(pin);
   assert.deepEqual([...choices((pin.body as string[]).join('\n')).values()][0], ['1.6', '1.7', '2.0', '2.1', '2.2', '2.3']);
 });

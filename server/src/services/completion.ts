@@ -226,12 +226,12 @@ function siblingValue(sd: ServiceDocument, idx: TextIndex, tablePath: string[], 
 }
 
 /** Names of the entries of the map table at `mapPath` that the document defines. */
-function definedEntries(sd: ServiceDocument, idx: TextIndex, mapPath: string[]): string[] {
+function definedEntries(sd: ServiceDocument, idx: TextIndex, mapPath: string[], skipLine = -1): string[] {
   const names = new Set<string>();
   const v = getAt(sd.parsed.root, mapPath);
   if (v && v.kind === 'object') for (const p of v.props) if (p.value.kind === 'object') names.add(p.key);
   for (const h of idx.headers) {
-    if (h.path.length > mapPath.length && startsWithPath(h.path, mapPath)) {
+    if (h.line !== skipLine && h.path.length > mapPath.length && startsWithPath(h.path, mapPath)) {
       const n = h.path[mapPath.length];
       if (n) names.add(n);
     }
@@ -400,7 +400,7 @@ function tableEntries(schema: SchemaNode): TableEntry[] {
 function formatSegs(segs: readonly string[], q: '"' | "'"): string {
   return segs
     .map((s) => {
-      if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
+      if (/^[A-Za-z0-9_-]+$/.test(s) || s === '<name>' || /^\$\{\d+:name\}$/.test(s)) return s;
       if (q === "'" && !s.includes("'")) return `'${s}'`;
       return quoteKey(s);
     })
@@ -495,7 +495,7 @@ function expandNames(cur: Cursor, schemaPath: string[]): string[][] {
     }
     const next: string[][] = [];
     for (const p of prefixes) {
-      for (const n of definedEntries(cur.sd, cur.idx, p)) {
+      for (const n of definedEntries(cur.sd, cur.idx, p, cur.line)) {
         next.push([...p, n]);
         if (next.length > 200) break;
       }
