@@ -512,11 +512,9 @@ export async function openFileFromExplorer(page: Page, relPath: string, opts: { 
       await row.click();
     }
   }
+  // (the tab's .label-name holds only "config"; ".toml" is a separate suffix span)
   const name = parts[parts.length - 1];
-  await page
-    .locator('.tabs-container .tab.active')
-    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }) })
-    .waitFor({ timeout });
+  await page.locator(`.tabs-container .tab.active[data-resource-name=${JSON.stringify(name)}]`).waitFor({ timeout });
   await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout });
 }
 

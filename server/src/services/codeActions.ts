@@ -186,6 +186,8 @@ function hasPluginTables(doc: ParsedDocument): boolean {
 function migrationAction(sd: ServiceDocument): CodeAction | undefined {
   const { ctx, parsed } = sd;
   if (parsed.language !== 'toml' || parsed.syntaxErrors.length) return undefined;
+  // A `version` that is not an integer 1–4 is an error of its own; do not guess.
+  if (!ctx.versionExplicit && parsed.root.props.some((p) => p.key === 'version')) return undefined;
   const eligible =
     (ctx.versionExplicit && (ctx.configVersion === 2 || ctx.configVersion === 1)) ||
     (!ctx.versionExplicit && hasPluginTables(parsed));

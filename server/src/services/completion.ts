@@ -44,7 +44,7 @@ import {
   type SchemaNode,
 } from '../schema/catalog';
 import { quoteKey, splitPath, type PathSegment } from '../tree/keypath';
-import { getAt, nodeAt, walkProps, type ObjectNode, type ParsedDocument } from '../tree/model';
+import { getAt, nodeAt, walkProps, type ParsedDocument } from '../tree/model';
 import type { ServiceDocument } from './context';
 import {
   availableForDoc,

@@ -186,8 +186,25 @@ function oneLine(v: unknown): string {
   return s.length > 200 ? s.slice(0, 197) + '…' : s;
 }
 
+const docsCache = new WeakMap<SchemaNode, Map<string, string>>();
+
 /** Markdown docs for `key` whose schema is `node`, for the document context `ctx`. */
 export function keyDocs(node: SchemaNode, key: string, ctx: DocContext, opts: DocOptions = {}): string {
+  if (opts.value !== undefined || opts.writtenAs !== undefined) return buildDocs(node, key, ctx, opts);
+  // Completion asks for the same docs on every keystroke: cache per node and context.
+  const ck = [key, formatRelease(ctx.release), ctx.configVersion, ctx.releaseSource, !!opts.mapEntry, !!opts.noLink].join('\u0000');
+  let m = docsCache.get(node);
+  if (!m) docsCache.set(node, (m = new Map()));
+  let md = m.get(ck);
+  if (md === undefined) {
+    md = buildDocs(node, key, ctx, opts);
+    if (m.size > 64) m.clear();
+    m.set(ck, md);
+  }
+  return md;
+}
+
+function buildDocs(node: SchemaNode, key: string, ctx: DocContext, opts: DocOptions): string {
   const x = xOf(node);
   const rel = formatRelease(ctx.release);
   const out: string[] = [];

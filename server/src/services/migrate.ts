@@ -142,6 +142,7 @@ function mapPath(src: string[]): Mapping {
     }
   }
   // Nearest ancestor with a decision.
+  let removedAncestor: { xa: XContainerd; prefix: string[] } | undefined;
   for (let i = path.length - 1; i >= 1; i--) {
     const prefix = path.slice(0, i);
     const ra = resolve(v2, prefix);
@@ -160,9 +161,14 @@ function mapPath(src: string[]): Mapping {
       return { kind: 'drop', reason: dropReason(xa, prefix), at: prefix };
     }
     if (xa?.removedIn && !(xa.configVersions ?? []).includes(3)) {
-      return { kind: 'drop', reason: dropReason(xa, prefix), at: prefix };
+      // Removed here, but a table further up may still say where it went (runtimes.<name>).
+      removedAncestor ??= { xa, prefix };
+      continue;
     }
     if (resolve(v3, prefix)) break; // the ancestor is unchanged in v3: keep the key where it is
+  }
+  if (removedAncestor) {
+    return { kind: 'drop', reason: dropReason(removedAncestor.xa, removedAncestor.prefix), at: removedAncestor.prefix };
   }
   if (r2) {
     const x = xOf(r2.node);
