@@ -40,14 +40,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   // Claim TOML files that are containerd configs (content detection) so that exactly one
   // language, ours or Even Better TOML's, serves each file: no double diagnostics.
+  // VS Code has no built-in TOML language: without Even Better TOML a .toml file is plain text.
   const claim = (doc: vscode.TextDocument): void => {
-    if (doc.languageId !== 'toml' || !config().get<boolean>('detectConfigFiles', true)) return;
+    const candidate = doc.languageId === 'toml' || (doc.languageId === 'plaintext' && doc.uri.path.endsWith('.toml'));
+    if (!candidate || !config().get<boolean>('detectConfigFiles', true)) return;
     if (looksLikeContainerdConfig(doc.getText())) {
       void vscode.languages.setTextDocumentLanguage(doc, LANGUAGE_ID);
     }
   };
-  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(claim));
-  vscode.workspace.textDocuments.forEach(claim);
+
+  // The server process starts with the first containerd document, not at activation:
+  // activating on TOML/plain-text files must stay cheap for people who never open one.
+  let started: Promise<void> | undefined;
+  const ensureStarted = (doc: vscode.TextDocument): void => {
+    if (started || doc.languageId !== LANGUAGE_ID || !client) return;
+    started = client.start().then(() => refreshStatus(), (e: unknown) => log.error(`language server failed to start: ${String(e)}`));
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument((d) => {
+      claim(d);
+      ensureStarted(d);
+    }),
+  );
 
   const status = vscode.window.createStatusBarItem('containerd.release', vscode.StatusBarAlignment.Right, 100);
   status.name = vscode.l10n.t('containerd target release');
@@ -56,7 +70,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const refreshStatus = async (): Promise<void> => {
     const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.document.languageId !== LANGUAGE_ID || !client) {
+    if (!editor || editor.document.languageId !== LANGUAGE_ID || !client || !client.isRunning()) {
       status.hide();
       return;
     }
@@ -100,14 +114,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       });
     }),
     vscode.commands.registerCommand('containerd.restartServer', async () => {
-      await client?.restart();
+      if (client?.isRunning()) await client.restart();
     }),
     vscode.commands.registerCommand('containerd.showServerOutput', () => log.show()),
   );
 
-  await client.start();
   context.subscriptions.push({ dispose: () => void client?.stop() });
-  void refreshStatus();
+  for (const d of vscode.workspace.textDocuments) {
+    claim(d);
+    ensureStarted(d);
+  }
 }
 
 export async function deactivate(): Promise<void> {

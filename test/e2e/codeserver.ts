@@ -559,8 +559,10 @@ export interface ProblemRow {
   /** 1-based, from "[Ln 5, Col 11]" (0 if absent) */
   line: number;
   column: number;
-  /** for marker rows: the file row above it */
+  /** for marker rows: the file name of the file row above it; for file rows: the file name */
   resource: string;
+  /** for file rows: the folder shown after the name (e.g. 'etc/containerd'); for marker rows: that of its file */
+  folder: string;
 }
 
 // Evaluated in the page (a string, so this file needs no DOM typings).
@@ -569,6 +571,7 @@ const READ_PROBLEMS_JS = `(() => {
   rows.sort((a, b) => (parseFloat(a.style.top) || 0) - (parseFloat(b.style.top) || 0));
   const txt = (el, sel) => { const e = el.querySelector(sel); return e ? (e.textContent || '').trim() : ''; };
   let resource = '';
+  let folder = '';
   return rows.map((r) => {
     const isMarker = !!r.querySelector('.marker-message-details-container, .marker-message');
     const isResource = !isMarker && !!r.querySelector('.monaco-icon-label, .file-icon');
@@ -577,7 +580,10 @@ const READ_PROBLEMS_JS = `(() => {
     const severity = /codicon-error|\\berror\\b/.test(cls) ? 'error' : /codicon-warning|\\bwarning\\b/.test(cls) ? 'warning'
       : /codicon-info|\\binfo\\b/.test(cls) ? 'info' : '';
     const lc = /Ln\\s*(\\d+),\\s*Col\\s*(\\d+)/.exec(txt(r, '.marker-line'));
-    if (isResource) resource = txt(r, '.label-name') || (r.textContent || '').trim();
+    if (isResource) {
+      resource = txt(r, '.label-name') || (r.textContent || '').trim();
+      folder = txt(r, '.label-description');
+    }
     return {
       kind: isMarker ? 'marker' : isResource ? 'resource' : 'other',
       text: (r.innerText || r.textContent || '').replace(/\\s+/g, ' ').trim(),
@@ -588,7 +594,8 @@ const READ_PROBLEMS_JS = `(() => {
       severity,
       line: lc ? Number(lc[1]) : 0,
       column: lc ? Number(lc[2]) : 0,
-      resource: isMarker ? resource : '',
+      resource: isMarker || isResource ? resource : '',
+      folder: isMarker || isResource ? folder : '',
     };
   });
 })()`;

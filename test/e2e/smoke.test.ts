@@ -1,6 +1,7 @@
 /*
  * End-to-end smoke test: the packaged extension inside a real VS Code (code-server 4.139.1 in
- * headless chromium) flags the planted mistake in test/e2e/workspace/config.toml in the Problems panel.
+ * headless chromium) flags the planted mistake in test/e2e/workspace/etc/containerd/config.toml in the
+ * Problems panel.
  *
  *   npx tsc -p . && node --test out/test/e2e/smoke.test.js
  *
@@ -36,7 +37,13 @@ import {
 
 const CI = process.env.CI === 'true';
 const FIXTURE = path.join(REPO_ROOT, 'test', 'e2e', 'workspace');
-const CONFIG = 'config.toml';
+/**
+ * The fixture file, relative to the workspace. It sits where containerd reads it: the extension's
+ * language contribution matches any-folder/containerd/*.toml and
+ * any-folder/etc/containerd/config.toml (filenamePatterns), not a bare
+ * config.toml at a workspace root (which stays Plain Text and does not activate the extension).
+ */
+const CONFIG = 'etc/containerd/config.toml';
 const EXPECTED_CODE = 'containerd/misplaced-key';
 const DEFAULT_VSIX = path.join(REPO_ROOT, 'dist', 'containerd-taskserv.vsix');
 
@@ -143,13 +150,14 @@ describe('e2e: containerd-taskserv in code-server', { skip }, () => {
       await screenshot(page, '03-problems-panel');
       fs.writeFileSync(path.join(RESULTS_DIR, 'problems.json'), JSON.stringify(rows, null, 2));
 
-      assert.equal(hit.resource, CONFIG, `diagnostic is listed under ${hit.resource}`);
+      assert.equal(hit.resource, path.basename(CONFIG), `diagnostic is listed under ${hit.resource}`);
+      assert.equal(hit.folder, path.dirname(CONFIG) === '.' ? '' : path.dirname(CONFIG), 'folder of the listed file');
       assert.equal(hit.source, 'containerd', `source of ${JSON.stringify(hit)}`);
       assert.equal(hit.line, expected.line, `diagnostic line (row: ${hit.text})`);
       assert.match(hit.text, /SystemdCgroup/);
       assert.match(hit.text, /containerd\/misplaced-key/);
       // the rest of the fixture is valid: no other errors for config.toml
-      const otherErrors = rows.filter((r) => r.kind === 'marker' && r.resource === CONFIG &&
+      const otherErrors = rows.filter((r) => r.kind === 'marker' && r.resource === hit.resource && r.folder === hit.folder &&
         r.severity === 'error' && r !== hit && !(r.line === hit.line && r.code === hit.code));
       assert.deepEqual(otherErrors.map((r) => r.text), [], 'unexpected errors in the otherwise valid fixture');
     } catch (e) {
