@@ -545,3 +545,101 @@ describe('server options', { timeout: 60_000 }, () => {
     assert.equal(c.exit.code, 0, `exit code after shutdown+exit: ${JSON.stringify(c.exit)}`);
   });
 });
+
+// Cases found by test/fuzz: each is a small, deterministic version of a fuzzer finding.
+describe('robustness (cases found by fuzzing)', { timeout: 60_000 }, () => {
+  const quickFixes = async (c: LspClient, uri: string, d: Diagnostic) =>
+    ((await c.codeAction(uri, d.range, [d])) ?? []).filter((a) => a.kind === 'quickfix' && a.edit?.changes?.[uri]);
+
+  it('a 5,000-deep nested array or inline table does not take the server down', async () => {
+    const c = await LspClient.start();
+    try {
+      for (const [i, value] of [`${'['.repeat(5000)}1${']'.repeat(5000)}`, `${'{ a = '.repeat(5000)}1${' }'.repeat(5000)}`].entries()) {
+        const uri = newUri();
+        const text = `version = 2\ndeep = ${value}\n[grpc]\n  uid = 0\n`;
+        const d = await c.openAndWait(uri, text, 1, 20_000).catch((e: Error) => {
+          throw new Error(`case ${i}: ${e.message.split('\n')[0]}\nserver stderr:\n${c.stderr.slice(0, 1500)}`);
+        });
+        assert.ok(Array.isArray(d.diagnostics));
+        assert.ok(c.alive(), 'server alive');
+        await c.hover(uri, { line: 1, character: 2500 });
+        await c.documentSymbol(uri);
+        await c.foldingRange(uri);
+        assert.deepEqual(c.errorLogs().map((l) => l.message.split('\n')[0]), [], `case ${i}: handler failures`);
+      }
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('a lone CR (a line break for LSP, not for TOML) does not shift completion ranges', async () => {
+    const c = await LspClient.start();
+    try {
+      const uri = newUri();
+      // LSP lines: 0 "# comment", 1 "version = 2", 2 "", 3 "".
+      await c.openAndWait(uri, '# comment\rversion = 2\n\n');
+      for (const pos of [{ line: 1, character: 0 }, { line: 2, character: 0 }]) {
+        for (const item of itemsOf(await c.completion(uri, pos))) {
+          const r = (item.textEdit as { range?: { start: Position; end: Position } } | undefined)?.range;
+          if (!r) continue;
+          assert.ok(r.start.line === pos.line && r.end.line === pos.line && r.start.character <= pos.character && pos.character <= r.end.character,
+            `completion ${item.label} at ${JSON.stringify(pos)} has textEdit range ${JSON.stringify(r)}`);
+        }
+      }
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('rename quick fixes do not create a duplicate table or key', async () => {
+    const c = await LspClient.start();
+    try {
+      const cases = [
+        // short plugin ID in a v2 file, while the full-ID table already exists
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n[plugins.cri.registry]\n  config_path = "/x"\n',
+        // case-insensitive key next to its canonical spelling
+        'version = 2\n[grpc]\n  uid = 0\n  UID = 1\n',
+      ];
+      for (const text of cases) {
+        const uri = newUri();
+        const d = await c.openAndWait(uri, text);
+        const withRename = d.diagnostics.filter((x) => (x.data as { fix?: string } | undefined)?.fix === 'rename');
+        assert.ok(withRename.length > 0, `no rename fix offered:\n${describeDiags(d.diagnostics)}`);
+        for (const diag of withRename) {
+          for (const fix of await quickFixes(c, uri, diag)) {
+            const fixed = applyEdits(text, fix.edit!.changes![uri]);
+            const after = await c.openAndWait(newUri(), fixed);
+            const broken = after.diagnostics.filter((x) => /^containerd\/(syntax|duplicate-(key|table))$/.test(String(x.code)));
+            assert.deepEqual(broken.map((b) => `${b.range.start.line + 1}: ${b.code}`), [],
+              `"${fix.title}" for ${diag.code} turns a warning into a fatal TOML error:\n${fixed}`);
+          }
+        }
+      }
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('SystemdCgroup written directly in the CRI table: no quick fix leads to a CRI load failure', async () => {
+    const c = await LspClient.start();
+    try {
+      const uri = newUri();
+      const text = 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  SystemdCgroup = true\n';
+      const d = await c.openAndWait(uri, text);
+      const onKey = d.diagnostics.filter((x) => x.range.start.line === 2);
+      assert.ok(onKey.length > 0, 'the misplaced SystemdCgroup is reported');
+      for (const diag of onKey) {
+        assert.doesNotMatch(diag.message, /Did you mean `systemd_cgroup`/,
+          '`systemd_cgroup = true` in the CRI table makes the CRI plugin fail to load (containerd/cri-plugin-fails)');
+        for (const fix of await quickFixes(c, uri, diag)) {
+          const fixed = applyEdits(text, fix.edit!.changes![uri]);
+          const after = await c.openAndWait(newUri(), fixed);
+          assert.deepEqual(after.diagnostics.filter((x) => x.severity === SEVERITY_ERROR).map((x) => `${x.code}: ${x.message}`), [],
+            `"${fix.title}" produces errors:\n${fixed}`);
+        }
+      }
+    } finally {
+      await c.shutdown();
+    }
+  });
+});
