@@ -611,7 +611,7 @@ describe('robustness (cases found by fuzzing)', { timeout: 60_000 }, () => {
             const after = await c.openAndWait(newUri(), fixed);
             const broken = after.diagnostics.filter((x) => /^containerd\/(syntax|duplicate-(key|table))$/.test(String(x.code)));
             assert.deepEqual(broken.map((b) => `${b.range.start.line + 1}: ${b.code}`), [],
-              `"${fix.title}" for ${diag.code} turns a warning into a fatal TOML error:\n${fixed}`);
+              `"${fix.title}" for ${diag.code} turns a fixable problem into a fatal TOML error:\n${fixed}`);
           }
         }
       }

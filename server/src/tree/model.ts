@@ -44,6 +44,10 @@ export interface ObjectNode {
   origin: ObjectOrigin;
   /** For header tables: the range of the whole `[ ... ]` header. */
   headerRange?: Span;
+  /** KCL: the declared schema type of a top-level value (`containerd: Containerd = {…}`). */
+  typeName?: string;
+  /** KCL: range of the type name. */
+  typeRange?: Span;
   props: Property[];
 }
 
