@@ -4,14 +4,19 @@
  *   lsp --stdio
  */
 import { lint, formatText, type LintResult } from './lint';
+import { render } from './render';
 import * as path from 'node:path';
 
 const USAGE = `usage: containerd-taskserv <command> [options]
 
 commands:
   lint [--format text|json] [--containerd-version X] FILE...
-        check containerd config.toml files; prints file:line:col: severity code message.
+        check containerd config.toml files and taskserv (.k) files; prints file:line:col: severity code message.
         Exit status: 1 when any file has an error, 2 on a usage or I/O problem, 0 otherwise.
+  render FILE.k [--out DIR]
+        render a Containerd taskserv into the files it installs: /etc/containerd/config.toml,
+        /etc/crictl.yaml and the containerd.service drop-in. Without --out they are printed;
+        with --out they are written below DIR (DIR/etc/containerd/config.toml, ...).
   lsp --stdio
         serve the Language Server Protocol on stdin/stdout (neovim, helix, emacs, ...)
   version
@@ -28,6 +33,8 @@ function main(argv: string[]): void {
   switch (cmd) {
     case 'lint':
       return runLint(rest);
+    case 'render':
+      return runRender(rest);
     case 'lsp':
       if (!rest.includes('--stdio')) fail('lsp needs --stdio');
       // The server bundle starts itself on load and reads --stdio from argv.
@@ -86,6 +93,29 @@ function runLint(args: string[]): void {
   }
   const errors = results.some((r) => r.problems.some((p) => p.severity === 'error'));
   process.exitCode = errors ? 1 : 0;
+}
+
+function runRender(args: string[]): void {
+  let out: string | undefined;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--out') {
+      out = args[++i];
+      if (!out) fail('--out needs a directory');
+    } else if (a.startsWith('--out=')) out = a.slice(6);
+    else if (a.startsWith('-')) fail(`unknown option ${a}`);
+    else files.push(a);
+  }
+  if (files.length !== 1) fail('render needs exactly one taskserv FILE');
+  try {
+    const r = render(files[0], out);
+    process.stdout.write(r.output);
+    process.exitCode = r.errors ? 1 : 0;
+  } catch (e) {
+    process.stderr.write(`containerd-taskserv: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
 }
 
 main(process.argv.slice(2));

@@ -7,8 +7,12 @@ import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { looksLikeContainerdConfig } from '../../server/src/detect';
 import { pinEdit, RELEASE_CHOICES } from './core/releasePin';
+import { RenderPreview } from './preview';
 
 export const LANGUAGE_ID = 'containerd-toml';
+/** The official KCL extension's language id, which we also contribute for `.k` files. */
+export const KCL_ID = 'KCL';
+const KCL_EXTENSION_ID = 'kcl.kcl-vscode-extension';
 const DOCUMENT_INFO_REQUEST = 'containerd/documentInfo';
 
 interface DocumentInfo {
@@ -31,9 +35,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   const config = () => vscode.workspace.getConfiguration('containerd');
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: LANGUAGE_ID }],
+    documentSelector: [{ language: LANGUAGE_ID }, { language: KCL_ID, scheme: 'file' }, { language: KCL_ID, scheme: 'untitled' }],
     outputChannel: log,
-    initializationOptions: { defaultRelease: config().get<string>('defaultRelease', 'auto') },
+    initializationOptions: {
+      defaultRelease: config().get<string>('defaultRelease', 'auto'),
+      // With the official KCL extension present, its language server reports KCL syntax errors.
+      kclExtension: vscode.extensions.getExtension(KCL_EXTENSION_ID) !== undefined,
+    },
     synchronize: { configurationSection: 'containerd' },
   };
   client = new LanguageClient('containerd', 'containerd Language Server', serverOptions, clientOptions);
@@ -42,6 +50,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // language, ours or Even Better TOML's, serves each file: no double diagnostics.
   // VS Code has no built-in TOML language: without Even Better TOML a .toml file is plain text.
   const claim = (doc: vscode.TextDocument): void => {
+    const globs = config().get<string[]>('taskservFiles', []);
+    if (doc.languageId !== KCL_ID && doc.uri.scheme === 'file' && globs.some((g) => vscode.languages.match({ pattern: g }, doc) > 0)) {
+      void vscode.languages.setTextDocumentLanguage(doc, KCL_ID);
+      return;
+    }
     const candidate = doc.languageId === 'toml' || (doc.languageId === 'plaintext' && doc.uri.path.endsWith('.toml'));
     if (!candidate || !config().get<boolean>('detectConfigFiles', true)) return;
     if (looksLikeContainerdConfig(doc.getText())) {
@@ -52,8 +65,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // The server process starts with the first containerd document, not at activation:
   // activating on TOML/plain-text files must stay cheap for people who never open one.
   let started: Promise<void> | undefined;
+  const isOurs = (doc: vscode.TextDocument): boolean =>
+    doc.languageId === LANGUAGE_ID || (doc.languageId === KCL_ID && (/\/taskservs\//.test(doc.uri.path) || /:\s*Containerd\s*=/.test(doc.getText())));
   const ensureStarted = (doc: vscode.TextDocument): void => {
-    if (started || doc.languageId !== LANGUAGE_ID || !client) return;
+    if (started || !client || !isOurs(doc)) return;
     started = client.start().then(() => refreshStatus(), (e: unknown) => log.error(`language server failed to start: ${String(e)}`));
   };
   context.subscriptions.push(
@@ -70,7 +85,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const refreshStatus = async (): Promise<void> => {
     const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.document.languageId !== LANGUAGE_ID || !client || !client.isRunning()) {
+    if (!editor || (editor.document.languageId !== LANGUAGE_ID && editor.document.languageId !== KCL_ID) || !client || !client.isRunning()) {
       status.hide();
       return;
     }
@@ -118,6 +133,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand('containerd.showServerOutput', () => log.show()),
   );
+  new RenderPreview(() => (client?.isRunning() ? client : undefined), log).register(context);
 
   context.subscriptions.push({ dispose: () => void client?.stop() });
   for (const d of vscode.workspace.textDocuments) {

@@ -15,6 +15,10 @@ import type {
   Range,
 } from 'vscode-languageserver-types';
 import { parseToml } from './parser/toml';
+import { parseKcl } from './parser/kcl';
+import { taskservContext, validateTaskserv } from './services/taskserv';
+import { renderTaskserv } from './render/render';
+import type { RenderResult } from './render/types';
 import type { ParsedDocument } from './tree/model';
 import { detectContext, type ContextSettings, type ServiceDocument } from './services/context';
 import { validate } from './services/diagnostics';
@@ -29,6 +33,13 @@ export interface LanguageServiceOptions {
   settings?: ContextSettings;
 }
 
+/** KCL language ids: the official KCL extension's, and ours when it is absent. */
+export const KCL_LANGUAGE_IDS = ['KCL', 'kcl', 'containerd-taskserv'];
+
+export function isTaskservDocument(uri: string, languageId: string): boolean {
+  return KCL_LANGUAGE_IDS.includes(languageId) || /\.k$/i.test(uri);
+}
+
 export class LanguageService {
   private settings: ContextSettings;
 
@@ -40,18 +51,24 @@ export class LanguageService {
     this.settings = settings;
   }
 
-  parse(text: string): ParsedDocument {
-    return parseToml(text);
-  }
-
   /** Parse and analyse a document once; every feature call below takes the result. */
   prepare(td: TextDocument): ServiceDocument {
-    const parsed = this.parse(td.getText());
+    if (isTaskservDocument(td.uri, td.languageId)) {
+      const parsed = parseKcl(td.getText());
+      return { text: td, parsed, ctx: taskservContext(parsed) };
+    }
+    const parsed = parseToml(td.getText());
     return { text: td, parsed, ctx: detectContext(parsed, this.settings) };
   }
 
   validate(sd: ServiceDocument): Diagnostic[] {
+    if (sd.parsed.language === 'kcl') return validateTaskserv(sd, { suppressSyntax: this.settings.kclExtension });
     return validate(sd);
+  }
+
+  /** What a taskserv installs on a host: config.toml, crictl.yaml and a systemd drop-in. */
+  render(sd: ServiceDocument): RenderResult | undefined {
+    return sd.parsed.language === 'kcl' ? renderTaskserv(sd.parsed) : undefined;
   }
 
   complete(sd: ServiceDocument, pos: Position): CompletionList {

@@ -16,6 +16,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { LanguageService, type ServiceDocument } from './languageService';
 import { formatRelease } from './schema/releases';
 import { looksLikeContainerdConfig } from './detect';
+import { RENDER_REQUEST } from './render/types';
 
 export const DOCUMENT_INFO_REQUEST = 'containerd/documentInfo';
 
@@ -26,6 +27,7 @@ export function startServer(connection: Connection): void {
   const pending = new Map<string, NodeJS.Immediate>();
   /** Only validate what looks like containerd's config, unless the client says otherwise. */
   let validateAll = true;
+  let kclExtension = false;
 
   const prepared = (uri: string): ServiceDocument | undefined => {
     const td = documents.get(uri);
@@ -52,7 +54,7 @@ export function startServer(connection: Connection): void {
     const sd = prepared(uri);
     if (!sd) return;
     const diagnostics = safe('diagnostics', [], () =>
-      validateAll || looksLikeContainerdConfig(sd.parsed.text) ? service.validate(sd) : []);
+      validateAll || sd.parsed.language === 'kcl' || looksLikeContainerdConfig(sd.parsed.text) ? service.validate(sd) : []);
     void connection.sendDiagnostics({ uri, version: sd.text.version, diagnostics });
   };
 
@@ -63,8 +65,9 @@ export function startServer(connection: Connection): void {
   };
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
-    const opts = (params.initializationOptions ?? {}) as { defaultRelease?: string; validateAll?: boolean };
-    service.configure({ defaultRelease: opts.defaultRelease });
+    const opts = (params.initializationOptions ?? {}) as { defaultRelease?: string; validateAll?: boolean; kclExtension?: boolean };
+    kclExtension = opts.kclExtension === true;
+    service.configure({ defaultRelease: opts.defaultRelease, kclExtension });
     if (typeof opts.validateAll === 'boolean') validateAll = opts.validateAll;
     return {
       capabilities: {
@@ -81,7 +84,7 @@ export function startServer(connection: Connection): void {
 
   connection.onDidChangeConfiguration((change) => {
     const s = (change.settings as { containerd?: { defaultRelease?: string } } | undefined)?.containerd;
-    if (s) service.configure({ defaultRelease: s.defaultRelease });
+    if (s) service.configure({ defaultRelease: s.defaultRelease, kclExtension });
     cache.clear();
     for (const d of documents.all()) schedule(d.uri);
   });
@@ -131,6 +134,12 @@ export function startServer(connection: Connection): void {
         release: formatRelease(sd.ctx.release),
         releaseSource: sd.ctx.releaseSource,
       };
+    }));
+
+  connection.onRequest(RENDER_REQUEST, (p: { uri: string }) =>
+    safe('render', null, () => {
+      const sd = prepared(p.uri);
+      return sd ? (service.render(sd) ?? null) : null;
     }));
 
   documents.listen(connection);

@@ -540,7 +540,7 @@ function checkInProcess(service: LanguageService, text: string, rng: Rng, stage:
         const fixed = applyEdits(text, edits);
         const after = service.validate(service.prepare(TextDocument.create(td.uri, td.languageId, 2, fixed)));
         const broken = after.filter((d) => d.code === 'containerd/syntax' || d.code === 'containerd/duplicate-key' || d.code === 'containerd/duplicate-table');
-        if (broken.length) problems.push(`${label}: applying "${a.title}" breaks the TOML: ${broken[0].code} at line ${broken[0].range.start.line + 1}: ${broken[0].message}`);
+        if (broken.length) problems.push(`${label}: applying "${a.title}" breaks the TOML: ${broken[0].code} at line ${broken[0].range.start.line + 1}: ${typeof broken[0].message === 'string' ? broken[0].message : broken[0].message.value}`);
       }
     }
   };

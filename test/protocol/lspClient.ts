@@ -23,10 +23,10 @@ import type {
   DocumentSymbol,
   FoldingRange,
   Hover,
-  InitializeResult,
   Position,
   Range,
 } from 'vscode-languageserver-types';
+import type { InitializeResult } from 'vscode-languageserver-protocol';
 
 export const ROOT = process.env.CONTAINERD_TASKSERV_ROOT ?? path.resolve(__dirname, '../../..');
 export const SERVER_JS = path.join(ROOT, 'dist', 'server.js');

@@ -7,6 +7,7 @@ import v1 from '../../../schemas/containerd-config-v1.schema.json';
 import v2 from '../../../schemas/containerd-config-v2.schema.json';
 import v3 from '../../../schemas/containerd-config-v3.schema.json';
 import v4 from '../../../schemas/containerd-config-v4.schema.json';
+import taskserv from '../../../schemas/taskserv-containerd.schema.json';
 import type { ConfigVersion } from './releases';
 
 export interface XContainerd {
@@ -60,6 +61,11 @@ const SCHEMAS: Record<ConfigVersion, SchemaNode> = {
 
 export function schemaFor(v: ConfigVersion): SchemaNode {
   return SCHEMAS[v];
+}
+
+/** The Containerd taskserv schema (the KCL value `containerd: Containerd = {...}`). */
+export function taskservSchema(): SchemaNode {
+  return taskserv as unknown as SchemaNode;
 }
 
 export const ALL_CONFIG_VERSIONS: readonly ConfigVersion[] = [1, 2, 3, 4];

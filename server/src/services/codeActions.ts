@@ -49,6 +49,16 @@ function fixActions(sd: ServiceDocument, d: Diagnostic, data: FixData): CodeActi
   const td = sd.text;
   const doc = sd.parsed;
   const span: Span = { start: td.offsetAt(d.range.start), end: td.offsetAt(d.range.end) };
+  if (data.fix === 'replace-value') {
+    return [
+      {
+        title: `Change to ${data.value}`,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [d],
+        edit: workspaceEdit(sd, [{ range: d.range, newText: data.value }]),
+      },
+    ];
+  }
   if (data.fix === 'rename') {
     if (!data.newKey) return [];
     const target = lastSegmentSpan(doc.text, span);

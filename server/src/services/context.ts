@@ -12,7 +12,7 @@ import {
   type Release,
 } from '../schema/releases';
 
-export type ReleaseSource = 'pin' | 'setting' | 'inferred';
+export type ReleaseSource = 'pin' | 'setting' | 'inferred' | 'taskserv';
 
 export interface DocContext {
   /** The file's `version`, or 1 when it has none (containerd's rule). */
@@ -34,6 +34,8 @@ export interface ServiceDocument {
 export interface ContextSettings {
   /** Default target release from the user's settings, e.g. "1.7" or "2.1.3"; "auto" or empty = infer. */
   defaultRelease?: string;
+  /** The official KCL extension is installed and reports KCL syntax errors itself. */
+  kclExtension?: boolean;
 }
 
 const PIN = /^[ \t]*#[ \t]*containerd[ \t]*:[ \t]*v?(\d+\.\d+(?:\.\d+)?)\b/im;

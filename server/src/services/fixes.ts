@@ -9,10 +9,12 @@ export type FixData =
    * Move the `key = value` line at the diagnostic's range to `toPath` (a concrete key path
    * from the document root; the last segment is the key's new name, the rest its table).
    */
-  | { fix: 'move'; toPath: string[] };
+  | { fix: 'move'; toPath: string[] }
+  /** Replace the value text at the diagnostic's range with `value` (already in the document's syntax). */
+  | { fix: 'replace-value'; value: string };
 
 export function isFixData(x: unknown): x is FixData {
   if (!x || typeof x !== 'object') return false;
   const f = (x as { fix?: unknown }).fix;
-  return f === 'rename' || f === 'move';
+  return f === 'rename' || f === 'move' || f === 'replace-value';
 }
