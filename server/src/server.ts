@@ -51,7 +51,7 @@ export function startServer(connection: Connection): void {
 
   const publish = (uri: string): void => {
     pending.delete(uri);
-    const sd = prepared(uri);
+    const sd = safe('parse', undefined, () => prepared(uri));
     if (!sd) return;
     const diagnostics = safe('diagnostics', [], () =>
       validateAll || sd.parsed.language === 'kcl' || looksLikeContainerdConfig(sd.parsed.text) ? service.validate(sd) : []);

@@ -522,6 +522,16 @@ test('a dedented declaration closes an unclosed dict; the next declaration is re
   assert.deepEqual(doc.sections.map((s) => s.path[0]), ['containerd', 'crictl']);
 });
 
+test('an empty nested dict left open (just typed `{` and Enter): the error is at its brace', () => {
+  const text = 'containerd: Containerd = {\n    name: "x"\n    plugins: {\n    version: "1.7.18"\n}\n';
+  const doc = parseKcl(text);
+  assert.deepEqual(errorsOf(doc), ['containerd/syntax "{"']);
+  assert.equal(doc.syntaxErrors[0].range.start, text.lastIndexOf('{'));
+  assert.deepEqual(toValue(doc.root), { containerd: { name: 'x', plugins: {}, version: '1.7.18' } });
+  // but entries at column 0 of a top-level dict are fine
+  assert.deepEqual(clean('a = {\nb: 1\nc: {\nd: 2\n}\n}\n').syntaxErrors, []);
+});
+
 test('an unterminated triple-quoted string does not swallow the file', () => {
   const text = 'x = {\n    a: """open\n    b: 2\n}\n';
   const doc = parseKcl(text);

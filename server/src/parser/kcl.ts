@@ -934,7 +934,12 @@ class Parser {
   private closesImplicitly(t: Tok, frame: Frame, entryIndent: number | undefined): boolean {
     if (this.is(t, '}') || this.is(t, ']') || this.is(t, ')')) return false;
     if (t.indent === 0 && (this.is(t, '@') || this.isStatementKeyword(this.i))) return true;
-    if (entryIndent === undefined || t.indent >= entryIndent || t.indent > frame.openIndent) return false;
+    if (entryIndent === undefined) {
+      // `key: {` ending a nested line, then an entry no deeper than that line: the dict was
+      // left empty and unclosed (what an editor holds right after typing `{` and Enter)
+      return this.toks[this.i - 1] === frame.open && frame.openIndent > 0 && t.indent <= frame.openIndent && this.looksLikeEntry(this.i);
+    }
+    if (t.indent >= entryIndent || t.indent > frame.openIndent) return false;
     return this.looksLikeEntry(this.i) || this.looksLikeTopLevel(this.i);
   }
 

@@ -22,6 +22,8 @@ import type {
 } from '../tree/model';
 
 const MAX_RECOVERIES = 64;
+/** Deeper nesting than this is cut off with an error: containerd never needs it, and every walker stays shallow. */
+export const MAX_DEPTH = 64;
 const RECOVERY_BUDGET_MS = 400;
 
 export function parseToml(text: string): ParsedDocument {
@@ -122,6 +124,8 @@ function placeholderHeader(line: string, n: number): string {
 }
 
 class TreeBuilder {
+  private readonly depth = new WeakMap<ObjectNode, number>();
+
   constructor(
     private readonly src: string,
     private readonly doc: ParsedDocument,
@@ -142,6 +146,10 @@ class TreeBuilder {
   private insertTable(t: AST.TOMLTable): void {
     if (this.skipped.has(t.range[0])) return;
     const keys = t.key.keys;
+    if (keys.length > MAX_DEPTH) {
+      this.tooDeep(span(t.key.range));
+      return;
+    }
     let obj = this.doc.root;
     for (let i = 0; i < keys.length - 1; i++) obj = this.descend(obj, keys[i], t);
     const last = keys[keys.length - 1];
@@ -226,8 +234,24 @@ class TreeBuilder {
     }
   }
 
-  private insertKeyValue(obj: ObjectNode, kv: AST.TOMLKeyValue): void {
+  private tooDeep(range: Span): void {
+    this.doc.syntaxErrors.push({
+      range,
+      code: 'containerd/syntax',
+      message: `Nested more than ${MAX_DEPTH} levels deep: this part is not checked (no containerd setting is that deep).`,
+    });
+  }
+
+  private depthOf(obj: ObjectNode): number {
+    return this.depth.get(obj) ?? 0;
+  }
+
+  private insertKeyValue(obj: ObjectNode, kv: AST.TOMLKeyValue, level = this.depthOf(obj)): void {
     const keys = kv.key.keys;
+    if (level + keys.length > MAX_DEPTH) {
+      this.tooDeep(span(kv.key.range));
+      return;
+    }
     let cur = obj;
     for (let i = 0; i < keys.length - 1; i++) {
       const name = keyName(keys[i]);
@@ -244,17 +268,22 @@ class TreeBuilder {
       }
     }
     const last = keys[keys.length - 1];
-    this.addProp(cur, keyName(last), span(last.range), this.value(kv.value), span(kv.range), span(kv.key.range));
+    this.addProp(cur, keyName(last), span(last.range), this.value(kv.value, level + keys.length), span(kv.range), span(kv.key.range));
   }
 
-  private value(v: AST.TOMLContentNode): ValueNode {
+  private value(v: AST.TOMLContentNode, level = 0): ValueNode {
     const range = span(v.range);
+    if ((v.type === 'TOMLArray' || v.type === 'TOMLInlineTable') && level >= MAX_DEPTH) {
+      this.tooDeep(range);
+      return { kind: 'array', range, items: [], ofTables: false };
+    }
     if (v.type === 'TOMLArray') {
-      return { kind: 'array', range, items: v.elements.map((e) => this.value(e)), ofTables: false };
+      return { kind: 'array', range, items: v.elements.map((e) => this.value(e, level + 1)), ofTables: false };
     }
     if (v.type === 'TOMLInlineTable') {
       const o: ObjectNode = { kind: 'object', origin: 'inline', range, props: [] };
-      for (const kv of v.body) this.insertKeyValue(o, kv);
+      this.depth.set(o, level + 1);
+      for (const kv of v.body) this.insertKeyValue(o, kv, level + 1);
       return o;
     }
     const raw = this.src.slice(range.start, range.end);
@@ -273,6 +302,8 @@ class TreeBuilder {
   }
 
   private addProp(obj: ObjectNode, key: string, keyRange: Span, value: ValueNode, range: Span, keyExprRange?: Span): Property {
+    if (value.kind === 'object') this.depth.set(value, this.depthOf(obj) + 1);
+    else if (value.kind === 'array') for (const it of value.items) if (it.kind === 'object') this.depth.set(it, this.depthOf(obj) + 1);
     const p: Property = { key, keyRange, keyRanges: [keyRange], value, range: { ...range }, keyExprRange };
     obj.props.push(p);
     return p;

@@ -61,6 +61,12 @@ function fixActions(sd: ServiceDocument, d: Diagnostic, data: FixData): CodeActi
   }
   if (data.fix === 'rename') {
     if (!data.newKey) return [];
+    // Renaming onto a key that already exists would define it twice (fatal for containerd).
+    const at = findPropAt(doc, span);
+    if (at) {
+      const parent = at.path.length > 1 ? getAt(doc.root, at.path.slice(0, -1)) : doc.root;
+      if (parent && parent.kind === 'object' && parent.props.some((p) => p.key === data.newKey && p !== at.prop)) return [];
+    }
     const target = lastSegmentSpan(doc.text, span);
     const edit: TextEdit = {
       range: { start: td.positionAt(target.start), end: td.positionAt(target.end) },

@@ -142,25 +142,31 @@ export function textIndex(parsed: ParsedDocument): TextIndex {
   const cached = indexCache.get(parsed);
   if (cached) return cached;
   const text = parsed.text;
-  const lines = text.split('\n');
+  // Lines end at \r\n, \n or a lone \r, exactly as LSP positions (and TextDocument) count them.
+  const lines: string[] = [];
   const lineStarts: number[] = [];
   const headers: HeaderLine[] = [];
+  const eol = /\r\n|\r|\n/g;
   let off = 0;
   let inMulti: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
+  for (;;) {
+    const m = eol.exec(text);
+    const end = m ? m.index : text.length;
+    const l = text.slice(off, end);
+    const i = lines.length;
+    lines.push(l);
     lineStarts.push(off);
-    const l = lines[i].replace(/\r$/, '');
-    lines[i] = l;
     if (!inMulti) {
       const h = parseHeaderLine(l, off, i);
       if (h) headers.push(h);
     }
     // Rough multi-line string tracking: toggle on each """ / ''' delimiter.
-    for (const m of l.matchAll(/"""|'''/g)) {
-      if (!inMulti) inMulti = m[0];
-      else if (inMulti === m[0]) inMulti = undefined;
+    for (const d of l.matchAll(/"""|'''/g)) {
+      if (!inMulti) inMulti = d[0];
+      else if (inMulti === d[0]) inMulti = undefined;
     }
-    off += lines[i].length + 1 + (text[off + lines[i].length] === '\r' ? 1 : 0);
+    if (!m) break;
+    off = m.index + m[0].length;
   }
   const idx = { lines, lineStarts, headers };
   indexCache.set(parsed, idx);

@@ -265,6 +265,14 @@ class Validator {
       { tags: [DiagnosticTag.Deprecated], ...(data ? { data } : {}) });
   }
 
+  /** Deprecated in the target release (a key deprecated only from a later release is not). */
+  private deprecatedHere(node: SchemaNode): boolean {
+    if (!node.deprecated) return false;
+    const since = node['x-containerd']?.deprecated?.since;
+    const r = since ? parseRelease(since) : undefined;
+    return !r || cmpRelease(this.release, r) >= 0;
+  }
+
   private isValidTarget(path: string[]): boolean {
     return !!resolve(this.schema, path) || (this.v === 2 && !this.is1x && !!resolve(schemaFor(3), path));
   }
@@ -406,22 +414,26 @@ class Validator {
     const places = (keyIndex(this.schema).get(prop.key.toLowerCase()) ?? []).filter((loc) =>
       !isTable(elementOf(loc.node)) &&
       ((this.v === 2 && !this.is1x) || availableIn(loc.node['x-containerd']?.versions, this.release)));
-    if (places.length) {
-      const scored = places.map((loc) => ({ loc, score: commonPrefix(loc.table, full) }));
+    // Point at current settings, not at deprecated copies of the same key.
+    const current = places.filter((loc) => !this.deprecatedHere(loc.node) && !loc.table.some((seg) => /^(default_runtime|untrusted_workload_runtime)$/.test(seg)));
+    const candidatesForMove = current.length ? current : places;
+    if (candidatesForMove.length) {
+      const scored = candidatesForMove.map((loc) => ({ loc, score: commonPrefix(loc.table, full) }));
       const best = Math.max(...scored.map((s) => s.score));
       const top = scored.filter((s) => s.score === best);
       const sameTable = top.length === 1 && top[0].loc.table.length === path.length && commonPrefix(top[0].loc.table, path) === path.length;
       if (top.length === 1 && !sameTable) {
         const { loc } = top[0];
         const target = fillNames([...loc.table, loc.key], full, [...schemaPath, prop.key]);
-        const tableText = formatPath(target ? target.slice(0, -1) : loc.table);
+        const tableText = target ? formatPath(target.slice(0, -1)) : loc.table.map((seg) => (seg === '<name>' ? seg : formatPath([seg]))).join('.');
         this.report(prop.keyRange, DiagnosticSeverity.Warning, 'containerd/misplaced-key',
           `\`${prop.key}\` does not belong in [${formatPath(path)}]; containerd ignores it here. It belongs in [${tableText}].`,
           target ? { data: { fix: 'move', toPath: target } satisfies FixData } : {});
         return;
       }
     }
-    const candidates = keysOf(table);
+    // Never suggest a deprecated key: `SystemdCgroup` → `systemd_cgroup` would unload CRI.
+    const candidates = keysOf(table).filter((k) => !this.deprecatedHere(table.properties?.[k] ?? {}));
     const suggestion = closestWithin(prop.key, candidates);
     const where = path.length ? `[${formatPath(path)}]` : 'the top level';
     const how = isOptions
