@@ -26,6 +26,9 @@ import { complete } from './services/completion';
 import { hover } from './services/hover';
 import { documentSymbols, foldingRanges } from './services/symbols';
 import { codeActions } from './services/codeActions';
+import { taskservComplete } from './services/taskservCompletion';
+import { taskservHover } from './services/taskservHover';
+import { taskservFolding, taskservSymbols } from './services/taskservSymbols';
 
 export type { ServiceDocument, ContextSettings };
 
@@ -72,18 +75,22 @@ export class LanguageService {
   }
 
   complete(sd: ServiceDocument, pos: Position): CompletionList {
+    if (sd.parsed.language === 'kcl') return taskservComplete(sd, pos);
     return complete(sd, pos);
   }
 
   hover(sd: ServiceDocument, pos: Position): Hover | null {
+    if (sd.parsed.language === 'kcl') return taskservHover(sd, pos);
     return hover(sd, pos);
   }
 
   documentSymbols(sd: ServiceDocument): DocumentSymbol[] {
+    if (sd.parsed.language === 'kcl') return taskservSymbols(sd);
     return documentSymbols(sd);
   }
 
   foldingRanges(sd: ServiceDocument): FoldingRange[] {
+    if (sd.parsed.language === 'kcl') return taskservFolding(sd);
     return foldingRanges(sd);
   }
 

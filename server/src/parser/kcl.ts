@@ -121,7 +121,7 @@ export function tokenize(text: string): Lexed {
   const n = text.length;
   let i = 0;
   let line = 0;
-  let lineBegin = 0; // offset of the current physical line
+  let lineBegin = text.charCodeAt(0) === 0xfeff ? 1 : 0; // offset of the current physical line (after a BOM)
   let atLineStart = true; // no token yet on this logical line
   let indent = 0;
   let continued = false; // previous line ended with a backslash
