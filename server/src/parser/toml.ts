@@ -125,6 +125,12 @@ function placeholderHeader(line: string, n: number): string {
 
 class TreeBuilder {
   private readonly depth = new WeakMap<ObjectNode, number>();
+  /** key -> property per object: tables with thousands of entries stay linear to build. */
+  private readonly index = new WeakMap<ObjectNode, Map<string, Property>>();
+
+  private lookup(obj: ObjectNode, key: string): Property | undefined {
+    return this.index.get(obj)?.get(key);
+  }
 
   constructor(
     private readonly src: string,
@@ -158,7 +164,7 @@ class TreeBuilder {
     const range = { start: t.range[0], end: t.range[1] };
     let target: ObjectNode;
     if (t.kind === 'array') {
-      let prop = obj.props.find((p) => p.key === name);
+      let prop = this.lookup(obj, name);
       if (!prop || prop.value.kind !== 'array') {
         const arr: ArrayNode = { kind: 'array', range: { ...range }, items: [], ofTables: true };
         prop = this.addProp(obj, name, span(last.range), arr, range, span(t.key.range));
@@ -170,7 +176,7 @@ class TreeBuilder {
       target = { kind: 'object', origin: 'array-item', range: { ...range }, headerRange, props: [] };
       (prop.value as ArrayNode).items.push(target);
     } else {
-      let prop = obj.props.find((p) => p.key === name);
+      let prop = this.lookup(obj, name);
       if (prop && prop.value.kind === 'object') {
         prop.keyRanges.push(span(last.range));
         const o = prop.value;
@@ -201,7 +207,7 @@ class TreeBuilder {
   /** Step into (or create) the object for a non-final header segment. */
   private descend(obj: ObjectNode, k: AST.TOMLBare | AST.TOMLQuoted, t: AST.TOMLTable): ObjectNode {
     const name = keyName(k);
-    const prop = obj.props.find((p) => p.key === name);
+    const prop = this.lookup(obj, name);
     if (prop) {
       prop.keyRanges.push(span(k.range));
       if (prop.value.kind === 'object') return prop.value;
@@ -219,7 +225,7 @@ class TreeBuilder {
     // Implicit parents cover every header below them.
     let obj = this.doc.root;
     for (const k of t.key.keys.slice(0, -1)) {
-      const p = obj.props.find((x) => x.key === keyName(k));
+      const p = this.lookup(obj, keyName(k));
       if (!p) return;
       extend(p.range, span(t.range));
       if (p.value.kind === 'object') {
@@ -255,7 +261,7 @@ class TreeBuilder {
     let cur = obj;
     for (let i = 0; i < keys.length - 1; i++) {
       const name = keyName(keys[i]);
-      const existing = cur.props.find((p) => p.key === name);
+      const existing = this.lookup(cur, name);
       if (existing && existing.value.kind === 'object') {
         existing.keyRanges.push(span(keys[i].range));
         extend(existing.range, span(kv.range));
@@ -306,6 +312,9 @@ class TreeBuilder {
     else if (value.kind === 'array') for (const it of value.items) if (it.kind === 'object') this.depth.set(it, this.depthOf(obj) + 1);
     const p: Property = { key, keyRange, keyRanges: [keyRange], value, range: { ...range }, keyExprRange };
     obj.props.push(p);
+    let idx = this.index.get(obj);
+    if (!idx) this.index.set(obj, (idx = new Map()));
+    if (!idx.has(key)) idx.set(key, p);
     return p;
   }
 

@@ -93,8 +93,8 @@ export function taskservHoverUnguarded(sd: ServiceDocument, pos: Position): Hove
       return make(sd, fieldPath, steps, prop, span);
     }
     const v = prop.value;
-    if (v.kind === 'object') return null; // whitespace inside a dict
-    if (!within(v.range)) return null;
+    // Inside a dict but on no key of it: a line the parser could not read, or whitespace.
+    if (v.kind === 'object' || !within(v.range)) return textFallback(sd, offset);
     let span: Span = v.range;
     let raw = sd.parsed.text.slice(v.range.start, v.range.end);
     if (v.kind === 'array') {
@@ -181,7 +181,8 @@ function renderedLines(sd: ServiceDocument, prop: Property | undefined): { file:
       out.push({ file: f.path, key });
     }
   }
-  return out;
+  // A table header whose keys are listed too says nothing more.
+  return out.filter((o) => !out.some((p) => p !== o && p.file === o.file && p.key.startsWith(o.key + '.')));
 }
 
 function make(sd: ServiceDocument, fieldPath: string[], steps: Step[], prop: Property | undefined, span: Span, raw?: string, value?: ValueNode): Hover {
