@@ -744,15 +744,16 @@ function stringContent(cur: Cur): { start: number; end: number } {
   let e = cur.offset;
   while (e < cur.text.length && e - cur.offset < 4096) {
     const ch = cur.text[e];
-    if (ch === '\n' && !s.triple) break;
-    if (ch === '\\' && !s.raw) {
+    if (ch === '\n' || ch === '\r') break; // a completion edit stays on the cursor's line
+    if (ch === '\\' && !s.raw && cur.text[e + 1] !== '\n' && cur.text[e + 1] !== '\r') {
       e += 2;
       continue;
     }
     if (cur.text.startsWith(q, e)) break;
     e++;
   }
-  return { start: s.contentStart, end: Math.min(e, cur.text.length) };
+  const lineStart = cur.text.lastIndexOf('\n', cur.offset - 1) + 1;
+  return { start: Math.max(s.contentStart, lineStart), end: Math.min(Math.max(e, cur.offset), cur.text.length) };
 }
 
 function stringItems(cur: Cur): CompletionItem[] {
