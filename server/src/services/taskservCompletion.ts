@@ -482,9 +482,16 @@ function list(items: CompletionItem[]): CompletionList {
   return { isIncomplete: false, items };
 }
 
+/** An edit range: LSP wants it on one line, containing the cursor. */
 function rangeOf(cur: Cur, start: number, end: number): Range {
   const td = cur.sd.text;
-  return { start: td.positionAt(start), end: td.positionAt(end) };
+  const s = td.positionAt(Math.min(start, cur.offset));
+  const e = td.positionAt(Math.max(end, cur.offset));
+  const c = td.positionAt(cur.offset);
+  return {
+    start: s.line === c.line ? s : { line: c.line, character: 0 },
+    end: e.line === c.line ? e : c,
+  };
 }
 
 /** End of the identifier-ish word that continues after the cursor. */
