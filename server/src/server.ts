@@ -72,7 +72,7 @@ export function startServer(connection: Connection): void {
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
-        completionProvider: { triggerCharacters: ['[', '.', '"', '=', ' '], resolveProvider: false },
+        completionProvider: { triggerCharacters: ['[', '.', '"', '=', ' ', ',', ':'], resolveProvider: false },
         hoverProvider: true,
         documentSymbolProvider: true,
         foldingRangeProvider: true,

@@ -149,6 +149,8 @@ describe('taskserv completion', () => {
     const items = complete('containerd: Containerd = {\n    runtimes: "runc,crun,youki"\n    runtime_default: ¦\n}\n');
     assert.deepEqual(labels(items), ['"runc"', '"crun"', '"youki"']);
     assert.equal(newText(item(items, '"crun"')), '"crun"');
+    const noSpace = complete('containerd: Containerd = {\n    runtimes: "runc,crun"\n    runtime_default:¦\n}\n');
+    assert.equal(newText(item(noSpace, '"crun"')), ' "crun"', 'a space after the colon');
     // typed before the runtimes line, and inside the quotes
     const inStr = complete('containerd: Containerd = {\n    runtime_default: "c¦"\n    runtimes: "runc,crun"\n}\n');
     assert.deepEqual(labels(inStr), ['runc', 'crun']);

@@ -439,7 +439,7 @@ export function valueSnippet(node: SchemaNode, key: string, sd: ServiceDocument)
       return node.default === true ? '${1|True,False|}' : '${1|False,True|}';
     case 'string': {
       const d = typeof node.default === 'string' ? node.default : '';
-      return `"\${1:${snipEsc(d)}}"`;
+      return d ? `"\${1:${snipEsc(d)}}"` : '"$1"';
     }
     case 'integer':
     case 'number':
@@ -618,7 +618,7 @@ function keyItems(cur: Cur): CompletionItem[] {
       kind: isTable(elementOf(n)) ? CompletionItemKind.Module : CompletionItemKind.Property,
       detail,
       documentation: { kind: 'markdown', value: fieldMarkdown(n) },
-      sortText: `${dep || notCd ? 2 : tooNew ? 1 : 0}_${String(order).padStart(3, '0')}`,
+      sortText: `${dep || notCd ? 3 : x.target === 'none' && key !== 'name' ? 2 : tooNew ? 1 : 0}_${String(order).padStart(3, '0')}`,
       textEdit: { range, newText: keyOnly ? key : `${snipEsc(key)}: ${valueSnippet(n, key, cur.sd)}` },
       insertTextFormat: keyOnly ? InsertTextFormat.PlainText : InsertTextFormat.Snippet,
     };
@@ -706,6 +706,8 @@ function valueItems(cur: Cur, keyPath: string[], valueText: string, valueStart: 
   const node = res.node;
   const start = valueStart + lead;
   const range = rangeOf(cur, start, wordEnd(cur));
+  // `key:|` (no space yet): the value gets one.
+  const sp = lead === 0 && partial === '' && cur.text[start - 1] === ':' ? ' ' : '';
   const items: CompletionItem[] = [];
   if (isTable(elementOf(node))) {
     return [
@@ -714,13 +716,13 @@ function valueItems(cur: Cur, keyPath: string[], valueText: string, valueStart: 
         kind: CompletionItemKind.Struct,
         detail: kclTypeLabel(node),
         documentation: { kind: 'markdown', value: fieldMarkdown(node) },
-        textEdit: { range, newText: '{\n\t$0\n}' },
+        textEdit: { range, newText: sp + '{\n\t$0\n}' },
         insertTextFormat: InsertTextFormat.Snippet,
       },
     ];
   }
   if (typeOf(node) === 'array') {
-    items.push({ label: '[]', kind: CompletionItemKind.Value, detail: kclTypeLabel(node), textEdit: { range, newText: '[$1]' }, insertTextFormat: InsertTextFormat.Snippet });
+    items.push({ label: '[]', kind: CompletionItemKind.Value, detail: kclTypeLabel(node), textEdit: { range, newText: sp + '[$1]' }, insertTextFormat: InsertTextFormat.Snippet });
     return items;
   }
   const choices = choicesFor(cur, path, node);
@@ -732,14 +734,14 @@ function valueItems(cur: Cur, keyPath: string[], valueText: string, valueStart: 
       detail: c.detail,
       filterText: typeof c.value === 'string' ? `${c.value}` : lit,
       sortText: `${c.preselect ? 0 : 1}_${String(i).padStart(3, '0')}`,
-      textEdit: { range, newText: lit },
+      textEdit: { range, newText: sp + lit },
       insertTextFormat: InsertTextFormat.PlainText,
     };
     if (c.preselect) item.preselect = true;
     items.push(item);
   });
   if (typeOf(node) === 'string' && !choices.length) {
-    items.push({ label: '""', kind: CompletionItemKind.Value, detail: 'string', textEdit: { range, newText: '"$1"' }, insertTextFormat: InsertTextFormat.Snippet });
+    items.push({ label: '""', kind: CompletionItemKind.Value, detail: 'string', textEdit: { range, newText: sp + '"$1"' }, insertTextFormat: InsertTextFormat.Snippet });
   }
   return items;
 }
