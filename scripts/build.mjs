@@ -16,6 +16,9 @@ const withTests = !process.argv.includes('--no-tests') && !production;
 
 const common = {
   bundle: true,
+  // ssh2's optional native crypto and cpu-features bindings: ssh2 falls back to pure JS without them,
+  // and a .vsix must not carry platform binaries.
+  external: ['*.node'],
   platform: 'node',
   target: 'node20',
   format: 'cjs',
@@ -38,9 +41,9 @@ function walk(dir, out = []) {
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const jobs = [
-  esbuild.build({ ...common, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist', external: ['vscode', '*.node'] }),
   esbuild.build({ ...common, entryPoints: { server: 'server/src/server.ts' }, outdir: 'dist' }),
-  esbuild.build({ ...common, entryPoints: { cli: 'cli/src/main.ts' }, outdir: 'dist', external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: { cli: 'cli/src/main.ts' }, outdir: 'dist', external: ['vscode', '*.node'] }),
 ];
 if (withTests) {
   rmSync(join(root, 'out'), { recursive: true, force: true });
@@ -49,7 +52,7 @@ if (withTests) {
     jobs.push(esbuild.build({
       ...common, entryPoints: tests, outdir: 'out', outbase: '.',
       sourcemap: 'inline',
-      external: ['vscode', 'playwright-core', '@taplo/lib', '@vscode/vsce', 'mocha'],
+      external: ['vscode', 'playwright-core', '@taplo/lib', '@vscode/vsce', 'mocha', '*.node'],
     }));
   }
 }

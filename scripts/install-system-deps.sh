@@ -3,7 +3,7 @@
 #   containerd   the real containerd 1.6 for the differential test (`containerd config dump`)
 #   chromium, libkrb5-dev, fonts-liberation   the real VS Code (code-server) end-to-end test
 set -euo pipefail
-PKGS=(containerd chromium libkrb5-dev fonts-liberation)
+PKGS=(containerd chromium libkrb5-dev fonts-liberation debootstrap systemd-container zstd iproute2 openssh-client openssh-server umoci busybox-static)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "system packages: all present"; exit 0; fi
