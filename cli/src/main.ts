@@ -5,6 +5,7 @@
  */
 import { lint, formatText, type LintResult } from './lint';
 import { render } from './render';
+import { runDeploy, type DeployArgs } from './deploy';
 import * as path from 'node:path';
 
 const USAGE = `usage: containerd-taskserv <command> [options]
@@ -17,6 +18,12 @@ commands:
         render a Containerd taskserv into the files it installs: /etc/containerd/config.toml,
         /etc/crictl.yaml and the containerd.service drop-in. Without --out they are printed;
         with --out they are written below DIR (DIR/etc/containerd/config.toml, ...).
+  deploy FILE (--host NAME|user@host[:port] ... | --group G --inventory hosts.json) [--yes]
+        [--accept-new-host-keys] [--known-hosts FILE] [--concurrency N]
+        deploy a taskserv (.k, rendered) or a config.toml: validated by the host's own containerd,
+        backed up, swapped atomically, containerd restarted and health-checked, rolled back on failure.
+        Host keys are checked against known_hosts (unknown: asked; changed: refused).
+        Exit status 1 when any host failed.
   lsp --stdio
         serve the Language Server Protocol on stdin/stdout (neovim, helix, emacs, ...)
   version
@@ -35,6 +42,8 @@ function main(argv: string[]): void {
       return runLint(rest);
     case 'render':
       return runRender(rest);
+    case 'deploy':
+      return deployCmd(rest);
     case 'lsp':
       if (!rest.includes('--stdio')) fail('lsp needs --stdio');
       // The server bundle starts itself on load and reads --stdio from argv.
@@ -93,6 +102,38 @@ function runLint(args: string[]): void {
   }
   const errors = results.some((r) => r.problems.some((p) => p.severity === 'error'));
   process.exitCode = errors ? 1 : 0;
+}
+
+function deployCmd(args: string[]): void {
+  const a: DeployArgs = { file: '', hosts: [], yes: false, acceptNewHostKeys: false };
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i];
+    const val = (): string => {
+      const v = args[++i];
+      if (v === undefined) fail(`${x} needs a value`);
+      return v;
+    };
+    if (x === '--host') a.hosts.push(val());
+    else if (x === '--group') a.group = val();
+    else if (x === '--inventory') a.inventory = val();
+    else if (x === '--known-hosts') a.knownHosts = val();
+    else if (x === '--concurrency') a.concurrency = Number(val());
+    else if (x === '--yes' || x === '-y') a.yes = true;
+    else if (x === '--accept-new-host-keys') a.acceptNewHostKeys = true;
+    else if (x.startsWith('-')) fail(`unknown option ${x}`);
+    else if (!a.file) a.file = x;
+    else fail('deploy takes one FILE');
+  }
+  if (!a.file) fail('deploy needs a FILE');
+  runDeploy(a).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`containerd-taskserv: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
 }
 
 function runRender(args: string[]): void {
