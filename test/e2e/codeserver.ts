@@ -14,6 +14,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as util from 'node:util';
@@ -700,4 +701,98 @@ export async function runExtensionTests(opts: {
   } finally {
     if (own) await browser.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the e2e test files (scenarios, exthost, package) and bench/activation.mjs
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The skip decision of an e2e test file, computed synchronously at load time (runs
+ * scripts/e2e-setup.sh when stamps are missing). `skip` is the reason to skip, or false; with
+ * CI=true it is always false and `unavailable` (non-empty) must make the test fail loudly.
+ */
+export function e2eGate(what: string): { unavailable: string; skip: string | false } {
+  const setup = ensureSetup();
+  const unavailable = setup.missing.length
+    ? `e2e prerequisites unavailable: ${setup.missing.join('; ')}` +
+      (setup.ran ? ` (scripts/e2e-setup.sh exited with ${setup.status})` : '') +
+      '. Run scripts/e2e-setup.sh (as root for the apt packages chromium, libkrb5-dev).'
+    : '';
+  const ci = process.env.CI === 'true';
+  if (unavailable) {
+    if (ci) console.error(`FAIL (CI=true): ${what}: ${unavailable}`);
+    else console.log(`# skipping ${what}: ${unavailable}`);
+  }
+  return { unavailable, skip: unavailable && !ci ? unavailable : false };
+}
+
+export const DEFAULT_VSIX = path.join(REPO_ROOT, 'dist', 'containerd-taskserv.vsix');
+
+/**
+ * `npm run package` (production build + vsce) in the repo; returns the .vsix path and how long it
+ * took. E2E_VSIX=/path/x.vsix skips packaging. Throws with the tail of the output on failure.
+ */
+export function packageExtension(opts: { logName?: string } = {}): { vsix: string; ms: number; output: string } {
+  if (process.env.E2E_VSIX) {
+    if (!fs.existsSync(process.env.E2E_VSIX)) throw new Error(`E2E_VSIX=${process.env.E2E_VSIX} does not exist`);
+    return { vsix: path.resolve(process.env.E2E_VSIX), ms: 0, output: '' };
+  }
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT; // set by node --test for its child processes
+  const t0 = Date.now();
+  const r = spawnSync('npm', ['run', 'package'], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'], // vsce must not wait for an answer on stdin
+    timeout: 5 * 60_000,
+    killSignal: 'SIGKILL',
+  });
+  const output = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS_DIR, opts.logName ?? 'npm-run-package.log'), output);
+  if (r.status !== 0) {
+    throw new Error(`npm run package failed (status ${r.status}${r.error ? ', ' + r.error.message : ''}):\n` +
+      `${(r.stdout ?? '').slice(-3000)}\n${(r.stderr ?? '').slice(-3000)}`);
+  }
+  if (!fs.existsSync(DEFAULT_VSIX)) throw new Error(`npm run package succeeded but ${DEFAULT_VSIX} is missing`);
+  return { vsix: DEFAULT_VSIX, ms: Date.now() - t0, output };
+}
+
+/**
+ * Bundle test/e2e/exthost/suite.ts (mocha bundled in, `vscode` external) into out/exthost/index.js
+ * with esbuild's JS API. Returns the extensionTestsPath (without .js).
+ */
+export async function buildExthostSuite(): Promise<string> {
+  // createRequire: the test bundler (scripts/build.mjs) must not inline esbuild itself
+  const esbuild = createRequire(path.join(REPO_ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
+  const outdir = path.join(REPO_ROOT, 'out', 'exthost');
+  await esbuild.build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { index: 'test/e2e/exthost/suite.ts' },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  });
+  return path.join(outdir, 'index');
+}
+
+/** Lines of mocha output among the codeAutomationLog lines of runExtensionTests. */
+export function mochaLines(log: readonly string[]): string[] {
+  return log
+    .map((l) => l.replace(/^\[[a-z]+\] /, ''))
+    .filter((l) => /✔|✓|^\s*\d+\) |passing|failing|pending|EXTHOST-|AssertionError|Error:|^\s+at |^\s{2,}\S|^\S.*extension host/.test(l));
+}
+
+/** Count the marker rows of the Problems panel by severity (optionally only those matching `filter`). */
+export function countProblems(rows: readonly ProblemRow[], filter: (r: ProblemRow) => boolean = () => true): Record<'error' | 'warning' | 'info', number> {
+  const c = { error: 0, warning: 0, info: 0 };
+  for (const r of rows) if (r.kind === 'marker' && filter(r) && r.severity) c[r.severity]++;
+  return c;
 }

@@ -367,6 +367,29 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     assert.equal(creds.calls.confirm.length, 0);
   });
 
+  live('ssh-agent: keys from the agent are used first', async (t) => {
+    const sockPath = path.join(dir, 'agent.sock');
+    const a = run('ssh-agent', ['-a', sockPath, '-s']);
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(a.stdout)?.[1];
+    if (a.status !== 0 || !pid) {
+      if (CI) assert.fail(`ssh-agent failed: ${a.stderr}`);
+      return t.skip(`ssh-agent unavailable: ${a.stderr}`);
+    }
+    cleanups.push(() => {
+      try {
+        process.kill(Number(pid), 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    });
+    const add = spawnSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sockPath }, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(add.status, 0, add.stderr);
+    const creds = credentials();
+    const conn = await pool(creds, knownHosts(), { agentSocket: sockPath }).get(host({ identityFile: undefined }));
+    assert.equal((await conn.exec(['echo', 'agent'])).stdout, 'agent\n');
+    assert.equal(creds.calls.password, 0);
+  });
+
   live('encrypted key: passphrase asked through the callback (a wrong one is forgotten)', async () => {
     const enc = path.join(dir, 'id_enc');
     keygen(enc, 'ed25519', 'correct horse');

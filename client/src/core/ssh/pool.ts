@@ -678,8 +678,10 @@ class Pool implements SshPool {
 
   op<T>(e: Entry, what: string, signal: AbortSignal | undefined, f: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
     if (signal?.aborted) return Promise.reject(cancelled(what));
+    let onCloseRef: (() => void) | undefined;
     const p = new Promise<T>((resolve, reject) => {
       let onClose: (() => void) | undefined = () => reject(new SshError(`${what}: connection to ${e.label} closed`, 'closed'));
+      onCloseRef = onClose;
       e.onClose.add(onClose);
       f((err, v) => {
         if (onClose) e.onClose.delete(onClose);
@@ -688,7 +690,10 @@ class Pool implements SshPool {
         else resolve(v as T);
       });
     });
-    return withSignal(withTimeout(p, this.o.opTimeoutMs, what), signal, what);
+    const outer = withSignal(withTimeout(p, this.o.opTimeoutMs, what), signal, what);
+    // a timed-out or cancelled op must not leave its close listener behind
+    outer.catch(() => undefined).finally(() => onCloseRef && e.onClose.delete(onCloseRef));
+    return outer;
   }
 
   async exec(e: Entry, host: HostConfig, argv: Argv, opts: ExecOptions): Promise<ExecResult> {
@@ -770,7 +775,12 @@ class Pool implements SshPool {
           release = rel;
           client.exec(cmd, (openErr, s) => {
             if (settled) {
-              s?.close();
+              // timed out / cancelled while the channel was opening: still stop the remote process
+              if (s) {
+                stream = s;
+                s.on('error', () => undefined);
+                kill();
+              }
               return;
             }
             if (openErr) return finishErr(new SshError(`cannot run a command on ${e.label}: ${openErr.message}`, 'other'));
