@@ -13,13 +13,14 @@
 #   hostctl.sh kill I [down]    hard stop (SIGKILL its PID 1), keep its disk; with `down` the
 #                               host's eth0 goes down too (unreachable instead of refused)
 #   hostctl.sh rekey I          new ssh host key inside hI, sshd restarted, known_hosts updated
-#   hostctl.sh down             stop every host (in parallel), orphans included; leaves nothing
+#   hostctl.sh down             stop every host of this $HOSTS_BASE (in parallel), orphans
+#                               included (whoever started them); leaves nothing of them behind
 #   hostctl.sh status           one line per host
 #   hostctl.sh ssh I CMD...     run CMD as root on hI
 #   hostctl.sh env              print the paths (KEY=..., KNOWN_HOSTS=..., ...) for scripts
 #
 # Needs root. Everything lives in $HOSTS_BASE (default <repo>/.hosts):
-#   rootfs.tar.zst(.id)  cached base tree + the hash of the recipe it was built from
+#   rootfs.tar.zst(.id)  cached base tree + the hash of the recipe it was built from (debs/: .deb cache)
 #   m/hI/                the host's disk        m/hI.log   its console (nspawn output)
 #   ssh/id_ed25519       the key root, deploy and sudopw accept
 #   ssh/config           `ssh -F $HOSTS_BASE/ssh/config hI`     ssh/known_hosts  every host's key
@@ -28,7 +29,11 @@
 #   ctr images import --base-name docker.io/library/busybox /opt/images/busybox.tar
 #   ctr run -d docker.io/library/busybox:latest NAME      # runs a TERM-aware idle loop
 #
-# Knobs: HOSTS_BASE, MIRROR (default: the machine's apt mirror), BOOT_TIMEOUT (90),
+# Indices are leased machine-wide in /run/hostctl/leases/hI (netns, veths and addresses are
+# machine-wide): start/up refuse an index that a live test process or another HOSTS_BASE holds;
+# stop/down free the leases of this base. testHosts.ts leases per process (HOSTCTL_OWNER).
+#
+# Knobs: HOSTS_BASE, HOSTS_LEASES, MIRROR (default: the machine's apt mirror), BOOT_TIMEOUT (90),
 # STOP_TIMEOUT (30), LOCK_TIMEOUT (900), IGNORE_FAILED_UNITS ("a.service b.service"),
 # KEEP_MACHINES=1 (stop keeps m/hI).
 set -eu            # (no pipefail: the pipelines that matter check PIPESTATUS)
@@ -45,6 +50,7 @@ KNOWN=$SSHDIR/known_hosts
 SUITE=bookworm
 NET=10.200
 CG_SUB=hostctl
+LEASES=${HOSTS_LEASES:-/run/hostctl/leases}   # machine-wide, like the netns/veths/addresses
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
 STOP_TIMEOUT=${STOP_TIMEOUT:-30}
 LOCK_TIMEOUT=${LOCK_TIMEOUT:-900}
@@ -171,6 +177,31 @@ WantedBy=sysinit.target
 EOS
   mkdir -p "$R/etc/systemd/system/sysinit.target.wants"
   ln -sfn ../cgroup-v1-rw.service "$R/etc/systemd/system/sysinit.target.wants/cgroup-v1-rw.service"
+  # Fast power-off: containerd-shim ignores SIGTERM and a container's PID 1 only gets the signals it
+  # handles, so systemd's final SIGTERM round would wait DefaultTimeoutStopSec for them. Ordered
+  # after containerd, this unit stops first at shutdown and SIGKILLs every shim and its container.
+  cat > "$R/usr/local/sbin/kill-container-tasks" <<'EOS'
+#!/bin/sh
+tree() { for c in $(pgrep -P "$1"); do tree "$c"; done; echo "$1"; }
+for s in $(pgrep -f '^/usr/bin/containerd-shim'); do kill -KILL $(tree "$s") 2>/dev/null; done
+exit 0
+EOS
+  chmod 755 "$R/usr/local/sbin/kill-container-tasks"
+  cat > "$R/etc/systemd/system/kill-container-tasks.service" <<'EOS'
+[Unit]
+Description=SIGKILL container tasks at power-off (test host)
+After=containerd.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/usr/local/sbin/kill-container-tasks
+
+[Install]
+WantedBy=multi-user.target
+EOS
+  ln -sfn ../kill-container-tasks.service "$R/etc/systemd/system/multi-user.target.wants/kill-container-tasks.service"
 }
 
 # busybox as an OCI image (layout + tar of it), built with umoci from the machine's busybox-static
@@ -213,7 +244,8 @@ cmd_bootstrap() {
   t0=$(now)
   rm -rf "$tree"
   say "debootstrap $SUITE from $MIRROR (+$ROOTFS_PKGS)"
-  timeout 1200 debootstrap --variant=minbase --include="$ROOTFS_PKGS" "$SUITE" "$tree" "$MIRROR" \
+  mkdir -p "$BASE/debs"                             # .deb cache: a rebuild downloads nothing new
+  timeout 1200 debootstrap --variant=minbase --include="$ROOTFS_PKGS" --cache-dir="$BASE/debs" "$SUITE" "$tree" "$MIRROR" \
     >"$BASE/debootstrap.log" 2>&1 || { tail -25 "$BASE/debootstrap.log" >&2; die "debootstrap failed (log: $BASE/debootstrap.log)"; }
   customize_tree "$tree"
   build_busybox_image "$tree/opt/images"
@@ -223,6 +255,35 @@ cmd_bootstrap() {
   echo "$id" > "$TARBALL.id"
   rm -rf "$tree"
   say "bootstrap done in $(since "$t0")s ($(du -h "$TARBALL" | cut -f1) tarball, recipe $id)"
+}
+
+# --- leases: who may use index I on this machine -------------------------------------------
+# $LEASES/hI/owner is "PID STARTTIME" (a test process using testHosts.ts, which passes it to us as
+# HOSTCTL_OWNER) or "base:DIR" (hosts started from the command line with HOSTS_BASE=DIR; freed by
+# that base's stop/down).
+owner_live() {
+  local pid=${1%% *} start=${1#* } now
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20) || return 1
+  [ -n "$now" ] && [ "$now" = "$start" ]
+}
+claim_lease() {
+  local i=$1 d=$LEASES/h$1 owner
+  mkdir -p "$LEASES"
+  if [ -n "${HOSTCTL_OWNER:-}" ]; then
+    [ "$(cat "$d/owner" 2>/dev/null)" = "$HOSTCTL_OWNER" ] || die "h$i is not leased to $HOSTCTL_OWNER"
+    return 0
+  fi
+  if mkdir "$d" 2>/dev/null; then echo "base:$BASE" > "$d/owner"; return 0; fi
+  owner=$(cat "$d/owner" 2>/dev/null || true)
+  [ "$owner" = "base:$BASE" ] && return 0
+  case $owner in base:*) die "h$i is held by HOSTS_BASE=${owner#base:} (its 'hostctl.sh down' frees it)" ;; esac
+  owner_live "$owner" && die "h$i is leased by test process ${owner%% *}"
+  echo "base:$BASE" > "$d/owner"           # stale lease of a dead process
+}
+release_lease() {
+  [ "$(cat "$LEASES/h$1/owner" 2>/dev/null)" = "base:$BASE" ] && rm -rf "${LEASES:?}/h$1"
+  return 0
 }
 
 # --- per-host helpers ----------------------------------------------------------------------
@@ -337,6 +398,10 @@ hssh() { local i=$1; shift; timeout $((BOOT_TIMEOUT + 30)) ssh "${SSH_OPTS[@]}" 
 launch_host() {
   local i=$1 name=h$1 dir=$MACH/h$1
   if nspawn_pid "$name" >/dev/null; then say "$name is already running"; return 0; fi
+  # netns, veth and addresses are machine-wide: never take over another $HOSTS_BASE's host
+  if [ -e "/run/netns/hosts-$name" ] && [ ! -e "$dir" ] && [ ! -e "$MACH/$name.pid" ] && [ ! -e "$MACH/$name.cgroups" ]; then
+    die "$name (netns hosts-$name) belongs to another HOSTS_BASE; pick another index or run its 'down'"
+  fi
   reap_host "$name" keep-disk                       # leftovers of a killed/crashed run
   if [ ! -f "$dir/.ready" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
@@ -364,7 +429,14 @@ launch_host() {
       --capability=CAP_NET_ADMIN --system-call-filter='@keyring bpf' \
       </dev/null >>"$MACH/$name.log" 2>&1 9>&-
   ) &
-  echo $! > "$MACH/$name.pid"
+  local pid=$! n=0
+  echo "$pid" > "$MACH/$name.pid"
+  # the subshell becomes nspawn only once it has moved into its cgroups and exec'd
+  until [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = systemd-nspawn ]; do
+    alive "$pid" || { tail -20 "$MACH/$name.log" >&2 2>/dev/null; die "$name: nspawn did not start"; }
+    ((n++ < 100)) || die "$name: nspawn did not start within 10s"
+    sleep 0.1
+  done
 }
 
 # wait for sshd, then for systemd to finish booting; "degraded" passes only for ignorable units
@@ -456,6 +528,7 @@ cmd_start() {
   mkdir -p "$MACH" "$SSHDIR"
   [ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C hostctl -f "$KEY"
   local i
+  for i in $idx; do claim_lease "$i"; done
   for i in $idx; do launch_host "$i"; done
   write_ssh_files
   for i in $idx; do await_host "$i"; done
@@ -466,7 +539,7 @@ cmd_stop() {
   local idx i; idx=$(index_args "$@")
   take_lock
   for i in $idx; do signal_host "h$i"; done        # all power off at once
-  for i in $idx; do reap_host "h$i"; done
+  for i in $idx; do reap_host "h$i"; release_lease "$i"; done
   write_ssh_files
 }
 
@@ -509,10 +582,7 @@ cmd_down() {
   local names n t0; t0=$(now)
   names=$(known_names)
   for n in $names; do signal_host "$n"; done
-  for n in $names; do reap_host "$n"; done
-  # half-made namespaces/veths of a start that died early
-  for n in $(ip netns list 2>/dev/null | awk '$1 ~ /^hosts-h[0-9]+$/ { print $1 }'); do net_down "${n#hosts-h}"; done
-  for n in $(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -E '^vh[0-9]+$'); do ip link del "$n" 2>/dev/null || true; done
+  for n in $names; do reap_host "$n"; release_lease "${n#h}"; done
   write_ssh_files
   say "down: $(echo $names | wc -w) host(s) stopped in $(since "$t0")s"
 }
@@ -540,5 +610,5 @@ case ${1:-} in
   ssh)       shift; i=$(index_args "${1:-}"); shift; exec timeout 600 ssh "${SSH_OPTS[@]}" "root@$NET.$i.2" "$@" ;;
   env)       printf 'HOSTS_BASE=%s\nKEY=%s\nKNOWN_HOSTS=%s\nSSH_CONFIG=%s\nMACHINES=%s\nNET=%s\n' "$BASE" "$KEY" "$KNOWN" "$SSHDIR/config" "$MACH" "$NET" ;;
   missing)   missing_tools ;;
-  *) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -16,8 +16,12 @@ import {
   BUSYBOX,
   HOSTS_BASE,
   SUDOPW_PASSWORD,
+  HOSTS_KNOWN_HOSTS,
   bootHosts,
+  killHost,
+  rekeyHost,
   requireOrSkip,
+  startHost,
   stopHosts,
   type TestHost,
 } from './testHosts';
@@ -54,16 +58,18 @@ function ourNspawns(names: string[]): number[] {
   return out;
 }
 
-test('test hosts: boot 2, exercise ssh/containerd/sudo, tear down', { timeout: 15 * 60_000 }, async (t) => {
+const names: string[] = [];
+
+test('test hosts: boot 2, ssh, containerd, busybox container, sudo users', { timeout: 15 * 60_000 }, async (t) => {
   if (!requireOrSkip(t)) return;
 
-  let t0 = Date.now();
+  const t0 = Date.now();
   const hosts = await bootHosts(2);
   t.diagnostic(`booted ${hosts.map((h) => `${h.name}=${h.address}`).join(' ')} in ${Date.now() - t0} ms`);
   assert.equal(hosts.length, 2);
-  const names = hosts.map((h) => h.name);
+  names.push(...hosts.map((h) => h.name));
 
-  try {
+  {
     await Promise.all(
       hosts.map((h) =>
         t.test(`${h.name} (${h.address})`, async () => {
@@ -111,11 +117,56 @@ test('test hosts: boot 2, exercise ssh/containerd/sudo, tear down', { timeout: 1
         }),
       ),
     );
-  } finally {
-    t0 = Date.now();
-    await stopHosts();
-    t.diagnostic(`stopHosts took ${Date.now() - t0} ms`);
   }
+});
+
+test('test hosts: rekey, kill, start again', { timeout: 10 * 60_000 }, async (t) => {
+  if (!requireOrSkip(t)) return;
+  const [h] = await bootHosts(1); // reuses the first host of the test above
+  assert.equal(h.name, names[0] ?? h.name);
+  if (!names.length) names.push(h.name);
+
+  // a new host key: the old line no longer matches, host.ssh (HOSTS_KNOWN_HOSTS) trusts the new one
+  const oldLine = h.knownHostsLine;
+  const oldFp = h.hostKeyFingerprint;
+  await rekeyHost(h.name);
+  assert.notEqual(h.knownHostsLine, oldLine);
+  assert.notEqual(h.hostKeyFingerprint, oldFp);
+  assert.ok(fs.readFileSync(HOSTS_KNOWN_HOSTS, 'utf8').includes(h.knownHostsLine));
+  assert.equal(await ok(h, ['true']), '');
+  const remote = await ok(h, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub']);
+  assert.equal(remote.split(' ').slice(0, 2).join(' '), h.knownHostsLine.split(' ').slice(1).join(' '));
+
+  // hard stop: connections are refused at once; start again from the same disk, same key
+  await ok(h, ['sh', '-c', 'echo survived > /root/marker']);
+  let t0 = Date.now();
+  await killHost(h.name);
+  t.diagnostic(`killHost took ${Date.now() - t0} ms`);
+  let r = await h.ssh(['true']);
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /Connection refused/);
+  t0 = Date.now();
+  await startHost(h.name);
+  t.diagnostic(`startHost took ${Date.now() - t0} ms`);
+  assert.equal(await ok(h, ['cat', '/root/marker']), 'survived');
+  assert.equal(await ok(h, ['systemctl', 'is-active', 'containerd']), 'active');
+
+  // unreachable: no route to host (bounded by ARP, not by a TCP timeout)
+  await killHost(h.name, { network: 'unreachable' });
+  t0 = Date.now();
+  r = await h.ssh(['true']);
+  t.diagnostic(`ssh to an unreachable host failed after ${Date.now() - t0} ms: ${r.stderr.trim()}`);
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /No route to host|timed out/);
+  await startHost(h.name);
+  assert.equal(await ok(h, ['hostname']), h.name);
+});
+
+test('test hosts: stopHosts leaves nothing behind', { timeout: 5 * 60_000 }, async (t) => {
+  if (!requireOrSkip(t)) return;
+  const t0 = Date.now();
+  await stopHosts();
+  t.diagnostic(`stopHosts took ${Date.now() - t0} ms`);
 
   // nothing left: no nspawn, no netns, no veth, no cgroups, no disks of our hosts
   assert.deepEqual(ourNspawns(names), [], 'systemd-nspawn still running');
@@ -126,7 +177,7 @@ test('test hosts: boot 2, exercise ssh/containerd/sudo, tear down', { timeout: 1
   for (const n of names) {
     assert.ok(!fs.existsSync(`${HOSTS_BASE}/m/${n}`), `${n}: disk left`);
     assert.ok(!fs.existsSync(`${HOSTS_BASE}/m/${n}.cgroups`), `${n}: cgroups left`);
-    assert.ok(!fs.existsSync(`${HOSTS_BASE}/leases/${n}`), `${n}: lease left`);
+    assert.ok(!fs.existsSync(`/run/hostctl/leases/${n}`), `${n}: lease left`);
   }
   const others = netns.filter((n) => /^hosts-h\d+$/.test(n) && !names.some((m) => n === `hosts-${m}`));
   if (others.length) t.diagnostic(`other processes' hosts still up (not ours): ${others.join(' ')}`);

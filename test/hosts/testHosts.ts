@@ -13,8 +13,8 @@
  *
  * Tests may only connect to loopback and to the `address` of hosts booted here.
  *
- * Hosts are leased per process ($HOSTS_BASE/leases/hN): two test processes (or two engineers)
- * sharing one $HOSTS_BASE get different hosts. A process that dies without cleaning up leaves a
+ * Hosts are leased per process (/run/hostctl/leases/hN, machine-wide): two test processes (or two
+ * engineers, or two checkouts) get different hosts. A process that dies without cleaning up leaves a
  * stale lease, which the next process reclaims (it stops that host and boots it fresh).
  *
  * Users on every host (all accept the key `rootKey`): root; `deploy` (sudo without a password);
@@ -60,7 +60,8 @@ export const HOSTS_KNOWN_HOSTS = path.join(HOSTS_BASE, 'ssh', 'known_hosts');
 /** `ssh -F HOSTS_SSH_CONFIG h1 ...` works for every host that has a disk. */
 export const HOSTS_SSH_CONFIG = path.join(HOSTS_BASE, 'ssh', 'config');
 const MACHINES = path.join(HOSTS_BASE, 'm');
-const LEASES = path.join(HOSTS_BASE, 'leases');
+/** Leases are machine-wide (like the netns, veths and addresses of the hosts), not per HOSTS_BASE. */
+const LEASES = process.env.HOSTS_LEASES || '/run/hostctl/leases';
 
 export const SUDOPW_PASSWORD = 'sudopw-secret';
 export const BUSYBOX = {
@@ -219,7 +220,7 @@ function run(
   });
 }
 
-const hostctlEnv = (): NodeJS.ProcessEnv => ({ ...process.env, HOSTS_BASE });
+const hostctlEnv = (): NodeJS.ProcessEnv => ({ ...process.env, HOSTS_BASE, HOSTS_LEASES: LEASES, HOSTCTL_OWNER: ME });
 
 async function hostctl(args: string[], timeoutMs = 20 * 60_000): Promise<string> {
   const r = await run('bash', [HOSTCTL, ...args], { timeoutMs, env: hostctlEnv() });
@@ -240,11 +241,25 @@ const procStart = (pid: number): string | undefined => {
 };
 const ME = `${process.pid} ${procStart(process.pid) ?? ''}`;
 
+/** Is the lease in `ownerFile` held? ("PID STARTTIME" of a live process, or "base:DIR" of hostctl.sh) */
+const liveOwner = (ownerFile: string): boolean => {
+  try {
+    const owner = fs.readFileSync(ownerFile, 'utf8').trim();
+    if (owner.startsWith('base:')) return true;
+    const [pid, start] = owner.split(' ');
+    return !!pid && procStart(Number(pid)) === start;
+  } catch {
+    return false;
+  }
+};
+
 /** Claim the lowest index no live process holds (reclaiming stale leases). */
 function claimIndex(): number {
   fs.mkdirSync(LEASES, { recursive: true });
   for (let i = 1; i <= 250; i++) {
     if ([...slots.values()].some((s) => s.index === i)) continue;
+    // leases of an earlier version of this file lived in $HOSTS_BASE/leases
+    if (liveOwner(path.join(HOSTS_BASE, 'leases', `h${i}`, 'owner'))) continue;
     const dir = path.join(LEASES, `h${i}`);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -253,9 +268,8 @@ function claimIndex(): number {
         return i;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        let owner = '';
         try {
-          owner = fs.readFileSync(path.join(dir, 'owner'), 'utf8');
+          fs.accessSync(path.join(dir, 'owner'));
         } catch {
           /* being written right now, or a crash between mkdir and write */
           let age = Infinity;
@@ -266,9 +280,7 @@ function claimIndex(): number {
           }
           if (age < 10_000) break;
         }
-        const [pid, start] = owner.split(' ');
-        const live = pid && procStart(Number(pid)) !== undefined && procStart(Number(pid)) === start;
-        if (live) break; // someone else's host
+        if (liveOwner(path.join(dir, 'owner'))) break; // someone else's host
         fs.rmSync(dir, { recursive: true, force: true }); // stale: reclaim
       }
     }
