@@ -5,6 +5,7 @@
  * ones stop at their next safe point (before their swap; after it they finish restart + health
  * or roll back, see pipeline.ts).
  */
+import { setMaxListeners } from 'node:events';
 import type { HostConfig, SshPool } from '../ssh/types';
 import { deploy, type DeployOptions, type DeployPlan, type DeployReport, type Stage } from './pipeline';
 
@@ -34,6 +35,8 @@ export async function deployGroup(
 ): Promise<GroupReport[]> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
   const stop = new AbortController();
+  // every running host's operations listen on it (several at a time each): not a leak
+  setMaxListeners(Math.max(10, concurrency * 16), stop.signal);
   const onOuterAbort = () => stop.abort(opts.signal?.reason);
   if (opts.signal?.aborted) stop.abort(opts.signal.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });

@@ -9,11 +9,12 @@
  *
  * Crash-safety design — what the host holds if the SSH connection drops (or the client dies) at
  * any moment:
- *   - upload: the files go over SFTP to a private `mktemp -d` directory under /tmp owned by the
- *     login user, then `sudo install` copies them next to their targets as
- *     `<target>.taskserv-new-<id>` (same directory ⇒ same filesystem ⇒ the later rename is
- *     atomic), fsync'ed. The targets are not touched. Leftover temp files of a dead deploy are
- *     removed by the next deploy (under the lock, when older than an hour).
+ *   - upload: the files go over SFTP, as the login user, to /tmp under unguessable names
+ *     (`/tmp/containerd-taskserv-<id>-<random>-<n>`, mode 0600), then one `sudo` script installs
+ *     each next to its target as `<target>.taskserv-new-<id>` (root-owned, the target's mode and
+ *     owner; same directory ⇒ same filesystem ⇒ the later rename is atomic), fsyncs it and
+ *     removes the upload. The targets are not touched. Leftover temp files of a dead deploy are
+ *     removed by a later deploy (under the lock, when older than an hour).
  *   - validate: `containerd --config <target>.taskserv-new-<id> config dump` with the host's own
  *     containerd. On failure we stop: the targets were never touched.
  *   - lock: `mkdir /run/containerd-taskserv.lock` (atomic; /run is a tmpfs, so a reboot clears
@@ -30,7 +31,8 @@
  *     `<dir of config.toml>/backups/<UTC yyyymmddThhmmssZ>/` (`0.config.toml`, `1.crictl.yaml`,
  *     …, plus a `manifest` naming each file's target, or that it was absent), and prunes the
  *     oldest sets to keep the last `keepBackups` (default 5). The manifest is written last
- *     (tmp + rename), so a set without one is incomplete and ignored.
+ *     (tmp + rename), so a set without one is incomplete and ignored. The same script records
+ *     `ctr plugins ls` (which plugins already failed before the deploy: see health).
  *   - swap: one remote script `mv -f`s every new file onto its target (atomic rename) and fsyncs
  *     the directory. It ignores SIGHUP/SIGPIPE, so a drop mid-swap does not stop it half way.
  *     From here the host holds the new, *validated* files. Cancellation is no longer honoured:
@@ -38,10 +40,11 @@
  *   - daemon-reload (only if a systemd drop-in changed), restart (`systemctl restart`: the job
  *     runs inside systemd even if our connection drops), health:
  *       `systemctl show` ActiveState/SubState polled until `active` (`activating` is waited for
- *       until the deadline, `auto-restart`/`failed`/`inactive` fail at once), then
- *       `ctr --address <socket> version`, `ctr plugins ls` (the CRI plugin
+ *       until the deadline, `auto-restart`/`failed`/`inactive` fail at once), then in one exec
+ *       `ctr --address <socket> plugins ls` (answers at all = the socket works; the CRI plugin
  *       `io.containerd.grpc.v1 cri`, plus `io.containerd.cri.v1 runtime/images` on 2.x, with
- *       status ok — unless the new config disables CRI), the journal since the restart (no new
+ *       status ok — unless the new config disables CRI), the journal of this start of the unit
+ *       (`_SYSTEMD_INVOCATION_ID`; `--since @<restart epoch>` when systemd has none) (no new
  *       `failed to load plugin` — plugins already failing before the deploy, like devmapper when
  *       unconfigured, are ignored — and no `Ignoring unknown key`), and finally the unit is
  *       still active with the same MainPID (no crash loop).
@@ -50,6 +53,10 @@
  *     report carries both failures.
  *   A drop after the swap but before the health check leaves the new validated config in place
  *   (acceptable per the issue); a drop before it leaves the old files untouched.
+ *
+ * Cost: about 10 execs per deploy (the diff reads every file with its sha256 in one; the lock
+ * script also removes stale temp files; health is one poll of `systemctl show` plus one exec),
+ * since on a small host each exec (sshd session + shell) costs ~30-50 ms of CPU.
  *
  * Every remote command is an argv array. The few remote shell scripts below are constants: all
  * data (paths, tokens, hashes) reaches them as positional parameters, never as text.
@@ -157,8 +164,14 @@ export class DeployError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Remote scripts (constants; data only through "$@").
 
-/** $1 = path … : prints "present <sha256>" or "absent" per path, one line each. */
-const HASH_SCRIPT = `for f in "$@"; do if [ -e "$f" ]; then printf 'present %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)"; else echo absent; fi; done`;
+/** $1 = path … : one line per path, "present <sha256> <base64 of the bytes>" or "absent". */
+const READ_SCRIPT = `set -e; for f in "$@"; do if [ -e "$f" ]; then printf 'present %s ' "$(sha256sum < "$f" | cut -d' ' -f1)"; base64 -w0 < "$f"; echo; else echo absent; fi; done`;
+
+/** $1 socket ('' = skip ctr), $2 service, $3 invocation id or '', $4 epoch or '', $5 marker: plugins, journal, unit. */
+const HEALTH_SCRIPT = `if [ -n "$1" ]; then ctr --address "$1" --connect-timeout 3s plugins ls 2>&1; echo "$5 ctr=$?"; else echo "$5 ctr=-"; fi
+if [ -n "$3" ]; then journalctl "_SYSTEMD_INVOCATION_ID=$3" --no-pager -o cat 2>&1; elif [ -n "$4" ]; then journalctl -u "$2" --since "@$4" --no-pager -o cat 2>&1; fi
+echo "$5 journal"
+systemctl show "$2" -p ActiveState -p SubState -p MainPID`;
 
 /** $1 = path: prints the file, or exits 44 when it does not exist. */
 const CAT_SCRIPT = `if [ -e "$1" ]; then exec cat -- "$1"; else exit 44; fi`;
@@ -171,21 +184,29 @@ const STAGE_SCRIPT = `set -eu
 while [ $# -ge 3 ]; do src=$1; dst=$2; tgt=$3; shift 3
   mkdir -p -- "$(dirname -- "$tgt")"
   install -m 0644 -- "$src" "$dst"
+  rm -f -- "$src"
   if [ -e "$tgt" ]; then chmod --reference="$tgt" -- "$dst" && chown --reference="$tgt" -- "$dst" || true; fi
   sync -- "$dst" 2>/dev/null || true
 done`;
 
-/** $1 = lock dir, $2 = owner line, $3 = stale seconds. 0 acquired (prints a note), 3 busy. */
+/**
+ * $1 = lock dir, $2 = owner line, $3 = stale seconds, then the targets. 0 acquired (prints a
+ * note; then removes our temp files of dead deploys, older than an hour), 3 busy.
+ */
 const LOCK_SCRIPT = `set -u
-lock=$1; owner=$2; stale=$3
+lock=$1; owner=$2; stale=$3; shift 3
+janitor() {
+  for t in "$@"; do find "$(dirname -- "$t")" -maxdepth 1 -name "$(basename -- "$t").taskserv-*" -mmin +60 -delete 2>/dev/null || true; done
+  find /tmp -maxdepth 1 -name 'containerd-taskserv-*' -mmin +60 -delete 2>/dev/null || true
+}
 if command -v flock >/dev/null 2>&1; then exec 9>"$lock.guard"; flock -x -w 20 9 || { echo "lock guard busy"; exit 4; }; fi
-if mkdir -- "$lock" 2>/dev/null; then printf '%s\\n' "$owner" > "$lock/owner"; echo acquired; exit 0; fi
+if mkdir -- "$lock" 2>/dev/null; then printf '%s\\n' "$owner" > "$lock/owner"; echo acquired; janitor "$@"; exit 0; fi
 now=$(date +%s)
 m=$(stat -c %Y -- "$lock/owner" 2>/dev/null || stat -c %Y -- "$lock" 2>/dev/null || echo "$now")
 age=$((now - m))
 prev=$(head -c 400 -- "$lock/owner" 2>/dev/null | tr '\\n' ' ')
 if [ "$age" -ge "$stale" ]; then
-  rm -rf -- "$lock" && mkdir -- "$lock" && printf '%s\\n' "$owner" > "$lock/owner" && { echo "broke a stale lock (no heartbeat for \${age}s) held by: $prev"; exit 0; }
+  rm -rf -- "$lock" && mkdir -- "$lock" && printf '%s\\n' "$owner" > "$lock/owner" && { echo "broke a stale lock (no heartbeat for \${age}s) held by: $prev"; janitor "$@"; exit 0; }
   echo "could not break the stale lock"; exit 5
 fi
 echo "held for \${age}s by: $prev"; exit 3`;
@@ -198,12 +219,13 @@ const UNLOCK_SCRIPT = `if command -v flock >/dev/null 2>&1; then exec 9>"$1.guar
 if grep -qF -- "token=$2 " "$1/owner" 2>/dev/null; then rm -rf -- "$1"; fi; true`;
 
 /**
- * $1 = backups root, $2 = keep, then triples: target, expected ("absent" | sha256), name in the set.
- * Exit 9: a target changed since the diff. Prints the set's directory last.
+ * $1 = backups root, $2 = keep, $3 = containerd socket, then triples: target, expected
+ * ("absent" | sha256), name in the set. Exit 9: a target changed since the diff. Prints
+ * "backup=<the set's directory>", then `ctr plugins ls` (the plugins' state before the deploy).
  */
 const BACKUP_SCRIPT = `set -eu
 trap '' HUP PIPE
-root=$1; keep=$2; shift 2
+root=$1; keep=$2; sock=$3; shift 3
 check() { while [ $# -ge 3 ]; do t=$1; want=$2; shift 3
   if [ -e "$t" ]; then have=$(sha256sum < "$t" | cut -d' ' -f1); else have=absent; fi
   if [ "$have" != "$want" ]; then echo "$t changed on the host since the diff was made (another deploy?)" >&2; exit 9; fi
@@ -220,7 +242,8 @@ done
 sync -- "$dir"/* 2>/dev/null || true
 mv -f -- "$dir/manifest.tmp" "$dir/manifest"
 ls -1 -- "$root" | grep -E '^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$' | LC_ALL=C sort -r | tail -n +$((keep+1)) | while read -r old; do rm -rf -- "$root/$old"; done
-echo "$dir"`;
+echo "backup=$dir"
+ctr --address "$sock" --connect-timeout 3s plugins ls 2>/dev/null || true`;
 
 /** Pairs: $1 = new file ("-" to remove the target), $2 = target. */
 const SWAP_SCRIPT = `set -eu
@@ -244,9 +267,6 @@ while IFS="$tab" read -r name tgt state; do
   sync -- "$(dirname -- "$tgt")" 2>/dev/null || true
 done < "$dir/manifest"
 echo restored`;
-
-/** $1.. = targets: remove our temp files of deploys older than an hour (dead clients). */
-const JANITOR_SCRIPT = `for t in "$@"; do find "$(dirname -- "$t")" -maxdepth 1 -name "$(basename -- "$t").taskserv-*" -mmin +60 -delete 2>/dev/null || true; done; true`;
 
 /** $1 = service: prints the epoch second, then restarts it. */
 const RESTART_SCRIPT = `date +%s; exec systemctl restart -- "$1"`;
@@ -352,14 +372,14 @@ export async function readHostFile(conn: HostConnection, path: string, signal?: 
   return r.stdout;
 }
 
-/** sha256 of host files ("absent" for missing ones), in order. */
-async function hostHashes(conn: HostConnection, paths: string[], signal?: AbortSignal): Promise<string[]> {
-  const r = await sh(conn, HASH_SCRIPT, paths, { signal });
+/** sha256 and text of host files in one round trip ("absent" for missing ones), in order. */
+async function readHostFiles(conn: HostConnection, paths: string[], signal?: AbortSignal): Promise<{ hash: string; content?: string }[]> {
+  const r = await sh(conn, READ_SCRIPT, paths, { signal });
   if (r.code !== 0) throw new Error(`cannot read ${paths.join(', ')}: ${failure(r)}`);
-  const lines = r.stdout.trim().split('\n');
+  const lines = r.stdout.split('\n');
   return paths.map((_, i) => {
-    const l = lines[i] ?? '';
-    return l.startsWith('present ') ? l.slice(8).trim() : 'absent';
+    const m = /^present ([0-9a-f]{64}) ?(\S*)$/.exec(lines[i] ?? '');
+    return m ? { hash: m[1], content: Buffer.from(m[2], 'base64').toString('utf8') } : { hash: 'absent' };
   });
 }
 
@@ -395,17 +415,21 @@ function checkPlan(plan: DeployPlan): void {
 // ---------------------------------------------------------------------------------------------
 // Health
 
+function parseShow(out: string): Record<string, string> {
+  const m: Record<string, string> = {};
+  for (const l of out.split('\n')) {
+    const i = l.indexOf('=');
+    if (i > 0) m[l.slice(0, i)] = l.slice(i + 1).trim();
+  }
+  return m;
+}
+
 /** Is containerd healthy after a restart? Polls the unit state until `deadline`. */
 export async function checkHealth(conn: HostConnection, o: HealthOptions): Promise<HealthResult> {
   const problems: string[] = [];
   const show = async () => {
-    const r = await run(conn, ['systemctl', 'show', o.service, '-p', 'ActiveState', '-p', 'SubState', '-p', 'MainPID', '-p', 'NRestarts'], { sudo: false, timeoutMs: 15_000 });
-    const m: Record<string, string> = {};
-    for (const l of r.stdout.split('\n')) {
-      const i = l.indexOf('=');
-      if (i > 0) m[l.slice(0, i)] = l.slice(i + 1).trim();
-    }
-    return m;
+    const r = await run(conn, ['systemctl', 'show', o.service, '-p', 'ActiveState', '-p', 'SubState', '-p', 'MainPID', '-p', 'InvocationID'], { sudo: false, timeoutMs: 15_000 });
+    return parseShow(r.stdout);
   };
   // 1. the unit
   let state: Record<string, string> = {};
@@ -427,25 +451,28 @@ export async function checkHealth(conn: HostConnection, o: HealthOptions): Promi
   }
   let crashed = problems.length > 0;
   const pid = state.MainPID;
-  // 2. the socket
-  if (!crashed) {
-    let v: ExecResult | undefined;
-    for (;;) {
-      v = await run(conn, ['ctr', '--address', o.socket, 'version'], { timeoutMs: 15_000 });
-      if (v.code === 0 || Date.now() > o.deadline) break;
-      await sleep(500);
-    }
-    if (v.code !== 0) {
-      problems.push(`the socket ${o.socket} does not answer: ${failure(v)}`);
-      crashed = true;
-    }
+  // 2.+3.+4.+5. in one exec: `ctr plugins ls` (answers = the socket works; the CRI plugin's
+  // status), the journal of this start of the unit (its invocation id; else since the restart's
+  // second), and the unit again (still active, same MainPID: no crash loop behind our back).
+  // Retried while the socket does not answer yet, until the deadline.
+  const invocation = /^[0-9a-f]{32}$/.test(state.InvocationID ?? '') ? state.InvocationID! : '';
+  const mark = `--containerd-taskserv-${randomBytes(6).toString('hex')}--`;
+  let sections: string[] = [];
+  let ctrCode = -1;
+  for (;;) {
+    const r = await sh(conn, HEALTH_SCRIPT, [crashed ? '' : o.socket, o.service, invocation, o.since !== undefined ? String(o.since) : '', mark], { timeoutMs: 30_000 });
+    sections = r.stdout.split(new RegExp(`^${mark}.*$`, 'm'));
+    ctrCode = Number(/ctr=(\d+)/.exec(r.stdout)?.[1] ?? -1);
+    if (ctrCode === 0 || crashed || Date.now() > o.deadline) break;
+    await sleep(500);
   }
-  // 3. the plugins (CRI)
+  const [plugins = '', journalText = '', after = ''] = sections;
   if (!crashed) {
-    const p = await run(conn, ['ctr', '--address', o.socket, 'plugins', 'ls'], { timeoutMs: 15_000 });
-    if (p.code !== 0) problems.push(`ctr plugins ls failed: ${failure(p)}`);
-    else if (o.expectCri) {
-      const rows = parsePlugins(p.stdout);
+    if (ctrCode !== 0) {
+      problems.push(`the socket ${o.socket} does not answer (ctr plugins ls): ${tail(plugins, 3) || `exit ${ctrCode}`}`);
+      crashed = true;
+    } else if (o.expectCri) {
+      const rows = parsePlugins(plugins);
       const cri = rows.filter(
         (r) => (r.type === 'io.containerd.grpc.v1' && r.id === 'cri') || (r.type === 'io.containerd.cri.v1' && (r.id === 'runtime' || r.id === 'images')),
       );
@@ -453,26 +480,19 @@ export async function checkHealth(conn: HostConnection, o: HealthOptions): Promi
       for (const r of cri) if (r.status !== 'ok') problems.push(`the CRI plugin ${r.type}.${r.id} has status ${r.status}`);
     }
   }
-  // 4. the journal since the restart
-  if (o.since !== undefined) {
-    const j = await run(conn, ['journalctl', '-u', o.service, '--since', `@${o.since}`, '--no-pager', '-o', 'cat'], { timeoutMs: 20_000 }).catch(() => undefined);
-    if (j && j.code === 0) {
-      const before = new Set((o.baseline ?? []).filter((p) => p.status !== 'ok').map((p) => `${p.type}.${p.id}`));
-      const bad: string[] = [];
-      for (const line of j.stdout.split('\n')) {
-        const fl = /failed to load plugin\s+"?([\w.\-]+)/.exec(line);
-        if (fl) {
-          if (before.has(fl[1])) continue;
-          if (!o.baseline && /devmapper not configured|skip plugin/.test(line)) continue;
-          bad.push(line.trim());
-        } else if (/Ignoring unknown key/i.test(line)) bad.push(line.trim());
-      }
-      if (bad.length) problems.push(`the journal since the restart has:\n${bad.slice(0, 8).join('\n')}`);
-    }
+  const before = new Set((o.baseline ?? []).filter((p) => p.status !== 'ok').map((p) => `${p.type}.${p.id}`));
+  const bad: string[] = [];
+  for (const line of journalText.split('\n')) {
+    const fl = /failed to load plugin\s+"?([\w.\-]+)/.exec(line);
+    if (fl) {
+      if (before.has(fl[1])) continue;
+      if (!o.baseline && /devmapper not configured|skip plugin/.test(line)) continue;
+      bad.push(line.trim());
+    } else if (/Ignoring unknown key/i.test(line)) bad.push(line.trim());
   }
-  // 5. still the same process (no crash loop behind our back)
+  if (bad.length) problems.push(`the journal since the restart has:\n${bad.slice(0, 8).join('\n')}`);
   if (!crashed) {
-    const again = await show();
+    const again = parseShow(after);
     if (again.ActiveState !== 'active' || (pid && again.MainPID !== pid)) {
       problems.push(`unit ${o.service} did not stay up: ${again.ActiveState}/${again.SubState}, MainPID ${pid} → ${again.MainPID}`);
     }
@@ -484,10 +504,6 @@ export async function checkHealth(conn: HostConnection, o: HealthOptions): Promi
   };
 }
 
-async function capturePlugins(conn: HostConnection, socket: string): Promise<PluginStatus[] | undefined> {
-  const r = await run(conn, ['ctr', '--address', socket, 'plugins', 'ls'], { timeoutMs: 15_000 }).catch(() => undefined);
-  return r && r.code === 0 ? parsePlugins(r.stdout) : undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Lock
@@ -500,7 +516,7 @@ interface HeldLock {
 
 async function acquireLock(
   conn: HostConnection,
-  o: { signal?: AbortSignal; waitMs: number; staleMs: number; onWait: (msg: string) => void },
+  o: { targets: string[]; signal?: AbortSignal; waitMs: number; staleMs: number; onWait: (msg: string) => void },
 ): Promise<HeldLock> {
   const token = randomBytes(8).toString('hex');
   let user = 'unknown';
@@ -514,7 +530,7 @@ async function acquireLock(
   let lastMsg = '';
   for (;;) {
     o.signal?.throwIfAborted();
-    const r = await sh(conn, LOCK_SCRIPT, [LOCK_DIR, owner, String(Math.max(1, Math.round(o.staleMs / 1000)))], { timeoutMs: 30_000, signal: o.signal });
+    const r = await sh(conn, LOCK_SCRIPT, [LOCK_DIR, owner, String(Math.max(1, Math.round(o.staleMs / 1000))), ...o.targets], { timeoutMs: 30_000, signal: o.signal });
     if (r.code === 0) {
       const note = r.stdout.trim();
       let stopped = false;
@@ -576,8 +592,10 @@ export async function deploy(conn: HostConnection, plan: DeployPlan, opts: Deplo
     checkPlan(plan);
     // 1. diff
     files = await step('diff', async () => {
-      const hashes = await hostHashes(conn, plan.files.map((f) => f.path), signal);
-      const currents = await Promise.all(plan.files.map((f, i) => (hashes[i] === 'absent' ? undefined : readHostFile(conn, f.path, signal))));
+      // one round trip: the hashes (what the backup stage compares, byte-exact) and the texts (for the diff)
+      const read = await readHostFiles(conn, plan.files.map((f) => f.path), signal);
+      const hashes = read.map((x) => x.hash);
+      const currents = read.map((x) => x.content);
       return plan.files.map((f, i): Prepared => {
         const current = currents[i];
         const next = f.remove ? undefined : f.content;
@@ -609,22 +627,21 @@ export async function deploy(conn: HostConnection, plan: DeployPlan, opts: Deplo
     checkAbort();
     const writes = files.filter((f) => !f.remove);
 
-    // 2. upload: SFTP to a private staging dir as the login user, then sudo install next to the target
+    // 2. upload: SFTP as the login user to /tmp under unguessable names (mode 0600), then one sudo
+    //    script installs each next to its target (root-owned, the target's mode) and removes the upload
     await step('upload', async () => {
       if (!writes.length) return;
-      const mk = await run(conn, ['mktemp', '-d', '/tmp/containerd-taskserv.XXXXXXXX'], { sudo: false, signal, timeoutMs: 30_000 });
-      if (mk.code !== 0) throw new DeployError(`mktemp failed: ${failure(mk)}`, 'upload');
-      const dir = mk.stdout.trim();
+      const up = (f: Prepared) => `/tmp/containerd-taskserv-${id}-${randomBytes(6).toString('hex')}-${f.index}`;
+      const sources = writes.map(up);
+      staged = true; // from here temp files may exist (in /tmp, then next to the targets)
       try {
-        for (const f of writes) {
-          await conn.writeFile(`${dir}/${f.index}-${basename(f.path)}`, f.content, { mode: 0o600, signal });
-        }
-        staged = true; // from here temp files may exist next to the targets
-        const args = writes.flatMap((f) => [`${dir}/${f.index}-${basename(f.path)}`, f.newPath, f.path]);
+        await Promise.all(writes.map((f, i) => conn.writeFile(sources[i], f.content, { mode: 0o600, signal })));
+        const args = writes.flatMap((f, i) => [sources[i], f.newPath, f.path]);
         const r = await sh(conn, STAGE_SCRIPT, args, { signal, timeoutMs: 60_000 });
         if (r.code !== 0) throw new DeployError(`cannot place the new files on the host: ${failure(r)}`, 'upload');
-      } finally {
-        await run(conn, ['rm', '-rf', '--', dir], { sudo: false, timeoutMs: 30_000 }).catch(() => undefined);
+      } catch (e) {
+        await run(conn, ['rm', '-f', '--', ...sources], { sudo: false, timeoutMs: 30_000 }).catch(() => undefined);
+        throw e;
       }
     }, () => `${writes.length} file(s), ${writes.reduce((n, f) => n + Buffer.byteLength(f.content), 0)} bytes`);
     checkAbort();
@@ -645,19 +662,24 @@ export async function deploy(conn: HostConnection, plan: DeployPlan, opts: Deplo
     // 4. lock, then backup (which also checks nobody changed the files since the diff)
     lock = await step('lock', () =>
       acquireLock(conn, {
+        targets: files.map((f) => f.path),
         signal,
         waitMs: opts.lockWaitMs ?? 300_000,
         staleMs: opts.lockStaleMs ?? 120_000,
         onWait: (m) => opts.onProgress?.('lock', m),
       }), (l) => l.note);
-    await sh(conn, JANITOR_SCRIPT, files.map((f) => f.path), { timeoutMs: 30_000 }).catch(() => undefined);
-    const baseline = await capturePlugins(conn, paths.socket);
+
     checkAbort();
+    let baseline: PluginStatus[] | undefined;
     report.backup = await step('backup', async () => {
-      const args = [paths.backupsDir, String(keep), ...files.flatMap((f) => [f.path, f.currentHash, `${f.index}.${basename(f.path)}`])];
+      const args = [paths.backupsDir, String(keep), paths.socket, ...files.flatMap((f) => [f.path, f.currentHash, `${f.index}.${basename(f.path)}`])];
       const r = await sh(conn, BACKUP_SCRIPT, args, { timeoutMs: 60_000 });
       if (r.code !== 0) throw new DeployError(r.code === 9 ? failure(r) : `backup failed: ${failure(r)}`, 'backup');
-      return r.stdout.trim().split('\n').pop()!;
+      const m = /^backup=(.+)$/m.exec(r.stdout);
+      if (!m) throw new DeployError(`backup failed: no backup directory in ${JSON.stringify(r.stdout.slice(0, 200))}`, 'backup');
+      const rows = parsePlugins(r.stdout.slice(m.index + m[0].length));
+      baseline = rows.length ? rows : undefined;
+      return m[1];
     }, (d) => d);
     checkAbort(); // last point where a cancel leaves the host as it was
 
