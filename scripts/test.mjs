@@ -8,9 +8,17 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+// Caches outside the checkout, shared by every checkout on this machine: Node 24 + code-server for
+// the end-to-end tests (~800 MB) and the test hosts' root filesystem (~2 min to build). Short paths:
+// code-server's unix sockets live below E2E_HOME and must stay under the kernel's 108-byte limit.
+const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'cts');
+process.env.E2E_HOME ||= join(cache, 'e2e');
+process.env.HOSTS_BASE ||= join(cache, 'hosts');
 const run = (cmd, args, opts = {}) => {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });

@@ -42,7 +42,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   const config = () => vscode.workspace.getConfiguration('containerd');
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: LANGUAGE_ID }, { language: KCL_ID, scheme: 'file' }, { language: KCL_ID, scheme: 'untitled' }],
+    // Files and unsaved editors only: the render preview and remote-config views are read-only
+    // views of other files, and diagnostics on them would repeat the source's.
+    documentSelector: [
+      { language: LANGUAGE_ID, scheme: 'file' },
+      { language: LANGUAGE_ID, scheme: 'untitled' },
+      { language: KCL_ID, scheme: 'file' },
+      { language: KCL_ID, scheme: 'untitled' },
+    ],
     outputChannel: log,
     initializationOptions: {
       defaultRelease: config().get<string>('defaultRelease', 'auto'),

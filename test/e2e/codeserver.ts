@@ -783,11 +783,14 @@ export async function buildExthostSuite(): Promise<string> {
   return path.join(outdir, 'index');
 }
 
-/** Lines of mocha output among the codeAutomationLog lines of runExtensionTests. */
+/** Marker a suite built by buildExthostSuite prints just before mocha starts. */
+export const EXTHOST_SUITE_START = 'EXTHOST-SUITE-START';
+
+/** The mocha output among the codeAutomationLog lines of runExtensionTests (what follows the start marker). */
 export function mochaLines(log: readonly string[]): string[] {
-  return log
-    .map((l) => l.replace(/^\[[a-z]+\] /, ''))
-    .filter((l) => /✔|✓|^\s*\d+\) |passing|failing|pending|EXTHOST-|AssertionError|Error:|^\s+at |^\s{2,}\S|^\S.*extension host/.test(l));
+  const lines = log.map((l) => l.replace(/^\[[a-z]+\] ?/, ''));
+  const i = lines.findIndex((l) => l.includes(EXTHOST_SUITE_START));
+  return i < 0 ? lines.filter((l) => /✔|^\s*\d+\) |passing|failing|EXTHOST-/.test(l)) : lines.slice(i + 1);
 }
 
 /** Count the marker rows of the Problems panel by severity (optionally only those matching `filter`). */
@@ -795,4 +798,119 @@ export function countProblems(rows: readonly ProblemRow[], filter: (r: ProblemRo
   const c = { error: 0, warning: 0, info: 0 };
   for (const r of rows) if (r.kind === 'marker' && filter(r) && r.severity) c[r.severity]++;
   return c;
+}
+
+/**
+ * Put the cursor of the active editor at 1-based `line`:`column` with the Go to Line quick input
+ * (F1, then `:line:col`). Leaves the focus in the editor.
+ */
+export async function gotoLine(page: Page, line: number, column = 1, opts: { timeoutMs?: number } = {}): Promise<void> {
+  const timeout = opts.timeoutMs ?? 15_000;
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout });
+  await input.fill(`:${line}:${column}`);
+  await sleep(250); // let the go-to-line picker take the text
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout });
+}
+
+/** The editor (`.monaco-editor`) of the editor group whose active tab shows `fileName`. */
+export function editorOfTab(page: Page, fileName: string) {
+  return page
+    .locator('.editor-group-container')
+    .filter({ has: page.locator(`.tab.active[data-resource-name=${JSON.stringify(fileName)}]`) })
+    .locator('.editor-instance .monaco-editor')
+    .first();
+}
+
+/** The lines a Monaco editor currently renders (only the visible part of the file), top to bottom. */
+export async function readEditorLines(editor: ReturnType<Page['locator']>): Promise<{ line: number; text: string }[]> {
+  // (runs in the page; `any` because this file is compiled without DOM typings)
+  return editor.evaluate((ed: any) => {
+    const tops = (sel: string) => Array.from(ed.querySelectorAll(sel) as ArrayLike<any>).map((e: any) => ({
+      // a .view-line carries its own `top`; a .line-numbers cell sits in a positioned parent
+      top: parseFloat(e.style.top || (e.parentElement && e.parentElement.style.top) || '') || 0,
+      text: String(e.textContent || '').replace(/\u00a0/g, ' '),
+    }));
+    const lines = tops('.view-lines .view-line').sort((a, b) => a.top - b.top);
+    const nums = tops('.margin-view-overlays .line-numbers').sort((a, b) => a.top - b.top);
+    return lines.map((l) => {
+      const n = nums.find((x) => Math.abs(x.top - l.top) < 2);
+      return { line: n ? Number(n.text.trim()) || 0 : 0, text: l.text };
+    });
+  });
+}
+
+/**
+ * Open the workspace file `relPath` through Quick Open (F1, then the path): unambiguous where the
+ * explorer has several folders of the same name. Resolves when the editor shows it (breadcrumbs).
+ */
+export async function openFileByPath(page: Page, relPath: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  const timeout = opts.timeoutMs ?? 30_000;
+  const name = path.posix.basename(relPath);
+  const dir = path.posix.dirname(relPath);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout });
+  await input.fill(relPath);
+  const row = page
+    .locator('.quick-input-widget .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }) })
+    .filter({ has: page.locator('.label-description', { hasText: new RegExp(`^${escapeRegExp(dir)}$`) }) })
+    .first();
+  await row.waitFor({ timeout });
+  await row.click();
+  await input.waitFor({ state: 'hidden', timeout });
+  await page.locator(`.tabs-container .tab.active[data-resource-name=${JSON.stringify(name)}]`).waitFor({ timeout });
+  // the breadcrumbs of the active editor name the folders
+  const crumbs = page.locator('.editor-group-container.active .breadcrumbs-control .monaco-breadcrumb-item');
+  const want = relPath.split('/');
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const got = (await crumbs.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+    if (want.every((w, i) => got[i] === w)) break;
+    if (Date.now() > deadline) throw new Error(`opened ${JSON.stringify(got)} instead of ${relPath}`);
+    await sleep(100);
+  }
+  await page.locator('.editor-group-container.active .editor-instance .monaco-editor .view-lines').first().waitFor({ timeout });
+}
+
+/**
+ * Like runCommand, but clicks the palette row whose label is exactly `label` (runCommand presses
+ * Enter on the first row, which may be a longer command that merely contains the label).
+ */
+export async function runCommandExact(page: Page, label: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  const timeout = opts.timeoutMs ?? 15_000;
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout });
+  await input.fill(`>${label}`);
+  const row = page
+    .locator('.quick-input-widget .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) }) })
+    .first();
+  await row.waitFor({ timeout });
+  await row.click();
+  await input.waitFor({ state: 'hidden', timeout });
+}
+
+/**
+ * All lines of the file shown in a Monaco editor: focuses it, goes to the top and pages down,
+ * collecting the rendered lines by line number (Monaco renders only the visible ones).
+ * Moves that editor's cursor and scroll position.
+ */
+export async function readWholeEditor(page: Page, editor: ReturnType<Page['locator']>, opts: { maxPages?: number } = {}): Promise<string[]> {
+  await editor.click({ position: { x: 80, y: 8 } }); // the first visible line, right of the gutter
+  await page.keyboard.press('Control+Home');
+  await sleep(100);
+  const byLine = new Map<number, string>();
+  for (let i = 0; i < (opts.maxPages ?? 100); i++) {
+    const before = byLine.size;
+    for (const l of await readEditorLines(editor)) if (l.line) byLine.set(l.line, l.text);
+    if (i > 0 && byLine.size === before) break;
+    await page.keyboard.press('PageDown');
+    await sleep(100);
+  }
+  return [...byLine.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
 }

@@ -69,8 +69,8 @@ describe('e2e: extension integration tests in the code-server extension host', {
     fs.writeFileSync(path.join(RESULTS_DIR, 'exthost-codeAutomationLog.log'), r.log.join('\n'));
     const lines = mochaLines(r.log);
     fs.writeFileSync(path.join(RESULTS_DIR, 'exthost-mocha.log'), lines.join('\n'));
-    console.log(lines.map((l) => `# ${l}`).join('\n'));
-    console.log(`# extension host exited with ${r.exitCode} after ${r.durationMs} ms`);
+    console.log(lines.join('\n'));
+    console.log(`extension host exited with ${r.exitCode} after ${r.durationMs} ms`);
     assert.equal(r.timedOut, false, `no codeAutomationExit within the timeout; last log lines:\n${r.log.slice(-30).join('\n')}`);
     assert.ok(lines.some((l) => /\d+ passing/.test(l)), `no mocha summary in the log:\n${r.log.slice(-60).join('\n')}`);
     assert.equal(r.exitCode, 0, `mocha failed inside the extension host:\n${lines.join('\n')}`);
