@@ -81,7 +81,9 @@ function fixActions(sd: ServiceDocument, d: Diagnostic, data: FixData): CodeActi
       },
     ];
   }
-  // move
+  // move: line-based edits need unambiguous line ends; a lone CR (a line break for the editor,
+  // not for TOML) makes "the key's line" ambiguous, so offer no move there.
+  if (/\r(?!\n)/.test(doc.text)) return [];
   const toPath = data.toPath;
   if (!Array.isArray(toPath) || toPath.length === 0) return [];
   const found = findPropAt(doc, span);
