@@ -19,7 +19,7 @@
  * - keys quoted only when they are not bare (`plugins."io.containerd.grpc.v1.cri"`), strings as
  *   double-quoted basic strings with escapes, arrays of scalars inline.
  */
-import { formatPath, quoteKey } from '../tree/keypath';
+import { formatPath, quoteKey, tomlString } from '../tree/keypath';
 
 export class TomlFloat {
   constructor(readonly value: number) {}
@@ -56,21 +56,6 @@ function isArrayOfTables(v: TomlValue): v is TomlTable[] {
   return Array.isArray(v) && v.length > 0 && v.every(isTable);
 }
 
-/** A TOML basic string. */
-export function tomlString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || c === 0x7f) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
 
 function floatText(n: number): string {
   if (Number.isNaN(n)) return 'nan';

@@ -17,6 +17,7 @@ import {
   type Release,
 } from '../schema/releases';
 import type { DocContext } from './context';
+import { tomlString } from '../tree/keypath';
 
 /** Extra fields the generator writes that the catalog's XContainerd type does not list. */
 interface XExtra extends XContainerd {
@@ -34,10 +35,6 @@ export function xOf(node: SchemaNode): XExtra {
 // ---------------------------------------------------------------------------------------
 // TOML value formatting
 
-/** A TOML basic string (JSON escapes are valid TOML basic-string escapes for our content). */
-export function tomlString(s: string): string {
-  return JSON.stringify(s);
-}
 
 export function formatTomlValue(v: unknown, depth = 0): string {
   if (v === null || v === undefined) return '""';

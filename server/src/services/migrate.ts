@@ -28,7 +28,7 @@
  * is empty, or is a top-level table; headers are indented 2 spaces per enclosing header and
  * body lines 2 more. Comments are not carried over (containerd's migrate drops them too).
  */
-import { formatPath, parsePath, quoteKey } from '../tree/keypath';
+import { formatPath, parsePath, quoteKey, tomlString } from '../tree/keypath';
 import type { ObjectNode, Property, ValueNode } from '../tree/model';
 import { resolve, schemaFor, isFreeForm, elementOf, type SchemaNode, type XContainerd } from '../schema/catalog';
 import type { ServiceDocument } from './context';
@@ -186,21 +186,6 @@ function samePath(a: readonly string[], b: readonly string[]): boolean {
 // ---------------------------------------------------------------------------------------
 // Values
 
-/** A TOML basic string. */
-export function tomlString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || c === 0x7f) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
 
 function serialise(v: ValueNode): string {
   switch (v.kind) {

@@ -78,3 +78,19 @@ export function splitPath(text: string): PathSegment[] {
 export function parsePath(path: string): string[] {
   return splitPath(path.replace(/\[\]/g, '')).map((s) => s.name);
 }
+
+/** A TOML basic string. */
+export function tomlString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || c === 0x7f) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
