@@ -8,30 +8,14 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathArgs } from './lib/args.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONFIG_VERSIONS = [1, 2, 3, 4];
 const SERIES = ['1.5', '1.6', '1.7', '2.0', '2.1', '2.2', '2.3'];
 
 function parseArgs(argv) {
-  const args = { schemas: path.join(repoRoot, 'schemas'), out: path.join(repoRoot, 'docs') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const take = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`missing value for ${a}`);
-      return v;
-    };
-    if (a === '--schemas') args.schemas = path.resolve(take());
-    else if (a.startsWith('--schemas=')) args.schemas = path.resolve(a.slice(10));
-    else if (a === '--out') args.out = path.resolve(take());
-    else if (a.startsWith('--out=')) args.out = path.resolve(a.slice(6));
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/gen-docs.mjs [--schemas DIR] [--out DIR]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  return args;
+  return pathArgs('gen-docs.mjs', { schemas: path.join(repoRoot, 'schemas'), out: path.join(repoRoot, 'docs') }, argv);
 }
 
 function seg(name) {

@@ -34,28 +34,13 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathArgs } from './lib/args.mjs';
+import { splitPath, unquote } from './lib/paths.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const args = { keys: path.resolve(repoRoot, '../shared/research/containerd/keys.json'), out: path.join(repoRoot, 'schemas') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const take = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`missing value for ${a}`);
-      return v;
-    };
-    if (a === '--keys') args.keys = path.resolve(take());
-    else if (a.startsWith('--keys=')) args.keys = path.resolve(a.slice(7));
-    else if (a === '--out') args.out = path.resolve(take());
-    else if (a.startsWith('--out=')) args.out = path.resolve(a.slice(6));
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/gen-schemas.mjs [--keys PATH] [--out DIR]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  return args;
+  return pathArgs('gen-schemas.mjs', { keys: path.resolve(repoRoot, '../shared/research/containerd/keys.json'), out: path.join(repoRoot, 'schemas') }, argv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,25 +80,6 @@ const XC_KEY_ORDER = [
 // ---------------------------------------------------------------------------------------------
 // path handling
 
-/** Split a keys.json dotted path on dots outside double quotes. Quotes are kept on the segment. */
-function splitPath(p) {
-  const out = [];
-  let cur = '';
-  let quoted = false;
-  for (const c of p) {
-    if (c === '"') quoted = !quoted;
-    if (c === '.' && !quoted) {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
-function unquote(seg) {
-  return seg.length >= 2 && seg.startsWith('"') && seg.endsWith('"') ? seg.slice(1, -1) : seg;
-}
 
 /** Segments -> steps: {kind:'prop', name} | {kind:'map'} | {kind:'items'}. */
 function toSteps(p) {

@@ -10,32 +10,16 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathArgs } from './lib/args.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_NAME = 'taskserv-mapping.md';
 
 function parseArgs(argv) {
-  const args = {
+  return pathArgs('gen-taskserv-docs.mjs', {
     schema: path.join(repoRoot, 'schemas', 'taskserv-containerd.schema.json'),
     out: path.join(repoRoot, 'docs'),
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const take = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`missing value for ${a}`);
-      return v;
-    };
-    if (a === '--schema') args.schema = path.resolve(take());
-    else if (a.startsWith('--schema=')) args.schema = path.resolve(a.slice(9));
-    else if (a === '--out') args.out = path.resolve(take());
-    else if (a.startsWith('--out=')) args.out = path.resolve(a.slice(6));
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/gen-taskserv-docs.mjs [--schema FILE] [--out DIR]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  return args;
+  }, argv);
 }
 
 const TARGET_FILE = {

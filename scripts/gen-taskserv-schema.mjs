@@ -16,6 +16,8 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathArgs } from './lib/args.mjs';
+import { splitPath, unquote } from './lib/paths.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_NAME = 'taskserv-containerd.schema.json';
@@ -25,47 +27,12 @@ const CRICTL_YAML = '/etc/crictl.yaml';
 const SYSTEMD_DROPIN = '/etc/systemd/system/containerd.service.d/';
 
 function parseArgs(argv) {
-  const args = { schemas: path.join(repoRoot, 'schemas'), out: path.join(repoRoot, 'schemas') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const take = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`missing value for ${a}`);
-      return v;
-    };
-    if (a === '--schemas') args.schemas = path.resolve(take());
-    else if (a.startsWith('--schemas=')) args.schemas = path.resolve(a.slice(10));
-    else if (a === '--out') args.out = path.resolve(take());
-    else if (a.startsWith('--out=')) args.out = path.resolve(a.slice(6));
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/gen-taskserv-schema.mjs [--schemas DIR] [--out DIR]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  return args;
+  return pathArgs('gen-taskserv-schema.mjs', { schemas: path.join(repoRoot, 'schemas'), out: path.join(repoRoot, 'schemas') }, argv);
 }
 
 // ---------------------------------------------------------------------------------------------
 // config schema paths (same syntax as keys.json / scripts/gen-schemas.mjs: quoted segments, <name>)
 
-function splitPath(p) {
-  const out = [];
-  let cur = '';
-  let quoted = false;
-  for (const c of p) {
-    if (c === '"') quoted = !quoted;
-    if (c === '.' && !quoted) {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
-function unquote(seg) {
-  return seg.length >= 2 && seg.startsWith('"') && seg.endsWith('"') ? seg.slice(1, -1) : seg;
-}
 
 /** The node of `schema` at a dotted path; `<x>` segments go through a map's additionalProperties. */
 function resolveKey(schema, key) {

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { parseTOML, getStaticTOMLValue } from 'toml-eslint-parser';
 import { parseKcl } from '../../server/src/parser/kcl';
 import { renderTaskserv } from '../../server/src/render/render';
+import { seedBlocks, type SeedBlock } from '../helpers/seed';
 
 const ROOT = process.env.CONTAINERD_TASKSERV_ROOT ?? path.resolve(__dirname, '../../..');
 const SEED = path.resolve(ROOT, '../shared/seed/containerd-taskserv.md');
@@ -44,20 +45,8 @@ const skip = !VERSION && !STRICT ? `containerd not found (${INSTALL_HINT})` : fa
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'render16-'));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
-/** The KCL blocks of the seed, with their titles. */
-function seeds(): { title: string; text: string }[] {
-  const lines = fs.readFileSync(SEED, 'utf8').split('\n');
-  const out: { title: string; text: string }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^containerd: Containerd = \{/.test(lines[i])) continue;
-    let j = i;
-    while (j < lines.length && lines[j] !== '}') j++;
-    let t = i - 1;
-    while (t >= 0 && lines[t].trim() === '') t--;
-    out.push({ title: lines[t].trim(), text: lines.slice(i, j + 1).join('\n') + '\n' });
-    i = j;
-  }
-  return out;
+function seeds(): SeedBlock[] {
+  return seedBlocks(SEED);
 }
 
 function for16(text: string): string {

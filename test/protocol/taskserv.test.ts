@@ -5,31 +5,20 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic, MarkupContent, Position } from 'vscode-languageserver-types';
 import { itemsOf, LspClient, positionOf, ROOT, SERVER_JS, type PublishedDiagnostics } from './lspClient';
+import { seedBlocks, type SeedBlock } from '../helpers/seed';
 
 const SEED = path.resolve(ROOT, '../shared/seed/containerd-taskserv.md');
 const HAVE_SEED = existsSync(SEED);
 const SEVERITY_ERROR = 1;
 const SEVERITY_INFORMATION = 3;
 
-/** The KCL blocks of the seed: `containerd: Containerd = {` … the next `}` in column 0. */
-function seeds(): { title: string; text: string }[] {
+function seeds(): SeedBlock[] {
   if (!HAVE_SEED) return [];
-  const lines = readFileSync(SEED, 'utf8').split('\n');
-  const out: { title: string; text: string }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^containerd: Containerd = \{/.test(lines[i])) continue;
-    let j = i;
-    while (j < lines.length && lines[j] !== '}') j++;
-    let t = i - 1;
-    while (t >= 0 && lines[t].trim() === '') t--;
-    out.push({ title: lines[t].trim(), text: lines.slice(i, j + 1).join('\n') + '\n' });
-    i = j;
-  }
-  return out;
+  return seedBlocks(SEED);
 }
 
 const SEEDS = seeds();

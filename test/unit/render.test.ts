@@ -3,7 +3,6 @@
 // taskserv's release, with stable output and a source map that points at the right keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseKcl } from '../../server/src/parser/kcl';
@@ -13,6 +12,7 @@ import { renderTaskserv } from '../../server/src/render/render';
 import { TomlFloat, writeToml } from '../../server/src/render/toml-writer';
 import type { RenderedFile, RenderResult } from '../../server/src/render/types';
 import { getAt, toValue, type ParsedDocument } from '../../server/src/tree/model';
+import { seedBlocks, type SeedBlock } from '../helpers/seed';
 
 const ROOT = process.env.CONTAINERD_TASKSERV_ROOT ?? path.resolve(__dirname, '../../..');
 const SEED = path.resolve(ROOT, '../shared/seed/containerd-taskserv.md');
@@ -21,25 +21,9 @@ const CRI = 'io.containerd.grpc.v1.cri';
 const RUNTIME = 'io.containerd.cri.v1.runtime';
 const IMAGES = 'io.containerd.cri.v1.images';
 
-interface Seed {
-  title: string;
-  text: string;
-}
 
-/** The KCL blocks of the seed: `containerd: Containerd = {` … the next `}` in column 0. */
-function seeds(): Seed[] {
-  const lines = readFileSync(SEED, 'utf8').split('\n');
-  const out: Seed[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^containerd: Containerd = \{/.test(lines[i])) continue;
-    let j = i;
-    while (j < lines.length && lines[j] !== '}') j++;
-    let t = i - 1;
-    while (t >= 0 && lines[t].trim() === '') t--;
-    out.push({ title: lines[t].trim(), text: lines.slice(i, j + 1).join('\n') + '\n' });
-    i = j;
-  }
-  return out;
+function seeds(): SeedBlock[] {
+  return seedBlocks(SEED);
 }
 
 const SEEDS = seeds();

@@ -3,7 +3,7 @@
 // seed's five Containerd configurations and with broken documents.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CompletionItemTag, SymbolKind, type CompletionItem, type DocumentSymbol, type Hover, type Position } from 'vscode-languageserver-types';
@@ -11,31 +11,16 @@ import { LanguageService, type ServiceDocument } from '../../server/src/language
 import { taskservCompleteUnguarded } from '../../server/src/services/taskservCompletion';
 import { taskservHoverUnguarded } from '../../server/src/services/taskservHover';
 import { taskservFolding, taskservSymbols } from '../../server/src/services/taskservSymbols';
+import { seedBlocks, type SeedBlock } from '../helpers/seed';
 
 const ROOT = process.env.CONTAINERD_TASKSERV_ROOT ?? path.resolve(__dirname, '../../..');
 const SEED = path.resolve(ROOT, '../shared/seed/containerd-taskserv.md');
 const HAVE_SEED = existsSync(SEED);
 
-interface Seed {
-  title: string;
-  text: string;
-}
 
-/** The KCL blocks of the seed: `containerd: Containerd = {` … the next `}` in column 0. */
-function seeds(): Seed[] {
+function seeds(): SeedBlock[] {
   if (!HAVE_SEED) return [];
-  const lines = readFileSync(SEED, 'utf8').split('\n');
-  const out: Seed[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^containerd: Containerd = \{/.test(lines[i])) continue;
-    let j = i;
-    while (j < lines.length && lines[j] !== '}') j++;
-    let t = i - 1;
-    while (t >= 0 && lines[t].trim() === '') t--;
-    out.push({ title: lines[t].trim(), text: lines.slice(i, j + 1).join('\n') + '\n' });
-    i = j;
-  }
-  return out;
+  return seedBlocks(SEED);
 }
 
 const SEEDS = seeds();
