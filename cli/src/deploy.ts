@@ -22,6 +22,8 @@ export interface DeployArgs {
   acceptNewHostKeys: boolean;
   knownHosts?: string;
   concurrency?: number;
+  /** Private key for every target (else ~/.ssh/config's IdentityFile, ssh-agent, ~/.ssh/id_*). */
+  identity?: string;
 }
 
 function ask(question: string, hidden = false): Promise<string | undefined> {
@@ -89,7 +91,7 @@ export function resolveTargets(args: DeployArgs): HostConfig[] {
     } else out.push({ ...resolveHost(h), name: h });
   }
   if (!out.length) throw new Error('deploy needs --host or --group');
-  return out;
+  return args.identity ? out.map((h) => ({ ...h, identityFile: path.resolve(args.identity!) })) : out;
 }
 
 export async function runDeploy(args: DeployArgs): Promise<number> {

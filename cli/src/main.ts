@@ -19,7 +19,7 @@ commands:
         /etc/crictl.yaml and the containerd.service drop-in. Without --out they are printed;
         with --out they are written below DIR (DIR/etc/containerd/config.toml, ...).
   deploy FILE (--host NAME|user@host[:port] ... | --group G --inventory hosts.json) [--yes]
-        [--accept-new-host-keys] [--known-hosts FILE] [--concurrency N]
+        [-i|--identity KEY] [--accept-new-host-keys] [--known-hosts FILE] [--concurrency N]
         deploy a taskserv (.k, rendered) or a config.toml: validated by the host's own containerd,
         backed up, swapped atomically, containerd restarted and health-checked, rolled back on failure.
         Host keys are checked against known_hosts (unknown: asked; changed: refused).
@@ -117,6 +117,7 @@ function deployCmd(args: string[]): void {
     else if (x === '--group') a.group = val();
     else if (x === '--inventory') a.inventory = val();
     else if (x === '--known-hosts') a.knownHosts = val();
+    else if (x === '--identity' || x === '-i') a.identity = val();
     else if (x === '--concurrency') a.concurrency = Number(val());
     else if (x === '--yes' || x === '-y') a.yes = true;
     else if (x === '--accept-new-host-keys') a.acceptNewHostKeys = true;
