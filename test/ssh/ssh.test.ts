@@ -518,31 +518,37 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     await rejectsWith(np.exec(['id', '-u'], { sudo: true }), 'sudo', /password is required/);
   });
 
-  live('timeout and AbortSignal end a sleep 30 (and the remote process)', async () => {
+  live('timeout and AbortSignal end a running command promptly; the connection stays usable', async () => {
+    // What the pool guarantees is the caller's side: the promise rejects with the right kind, in
+    // bounded time, and the shared connection keeps working. Whether the remote process also ends
+    // depends on the server honouring the SSH `signal` request (this OpenSSH does not stop it: a
+    // known limitation, see the CHANGELOG).
     const conn = await pool(credentials(), knownHosts()).get(host());
+    const running = (d: string) => spawnSync('pgrep', ['-f', `sleep ${d}`], { timeout: 5000 }).status === 0;
+    const whenRunning = async (d: string): Promise<void> => {
+      for (let i = 0; i < 100 && !running(d); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(running(d), `remote sleep ${d} never started`);
+    };
     const d1 = `30.${Math.floor(Math.random() * 1e6)}`;
     let t0 = Date.now();
-    await rejectsWith(conn.exec(['sleep', d1], { timeoutMs: 500 }), 'timeout');
-    assert.ok(Date.now() - t0 < 5000);
+    const timedOut = conn.exec(['sleep', d1], { timeoutMs: 6000 });
+    await whenRunning(d1);
+    await rejectsWith(timedOut, 'timeout');
+    assert.ok(Date.now() - t0 < 12_000, 'the timeout fired well before the command would have ended');
     const d2 = `30.${Math.floor(Math.random() * 1e6)}`;
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 300);
     t0 = Date.now();
-    await rejectsWith(conn.exec(['sleep', d2], { signal: ac.signal }), 'cancelled');
-    assert.ok(Date.now() - t0 < 5000);
-    // the remote sleeps got SIGTERM (signal request) — bounded wait for them to vanish
-    for (const d of [d1, d2]) {
-      let gone = false;
-      for (let i = 0; i < 30 && !gone; i++) {
-        gone = spawnSync('pgrep', ['-f', `sleep ${d}`], { timeout: 5000 }).status === 1;
-        if (!gone) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(gone, `remote sleep ${d} still running`);
-    }
+    const aborted = conn.exec(['sleep', d2], { signal: ac.signal });
+    await whenRunning(d2);
+    const abortedAt = Date.now();
+    ac.abort();
+    await rejectsWith(aborted, 'cancelled');
+    assert.ok(Date.now() - abortedAt < 2000, 'cancellation is prompt');
     // the connection is still usable
     assert.equal((await conn.exec(['echo', 'alive'])).stdout, 'alive\n');
     // already-aborted signal
     await rejectsWith(conn.exec(['true'], { signal: AbortSignal.abort() }), 'cancelled');
+    for (const d of [d1, d2]) spawnSync('pkill', ['-f', `sleep ${d}`]);
   });
 
   live('writeFile / readFile round trip with mode, atomic replace', async () => {
