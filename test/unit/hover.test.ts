@@ -107,3 +107,19 @@ test('defaultHistory ranges', () => {
   const n = resolve(schemaFor(3), ['plugins', 'io.containerd.cri.v1.runtime', 'enable_cdi'])!.node;
   assert.equal(defaultFor(n, { major: 2, minor: 0 })!.value, true);
 });
+
+test('hover on a misplaced key explains where containerd reads it, with its docs', () => {
+  const text = [
+    'version = 2',
+    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+    '  runtime_type = "io.containerd.runc.v2"',
+    '  SystemdCgroup = true',
+  ].join('\n');
+  const sd = new LanguageService().prepare(TextDocument.create('file:///x/config.toml', 'containerd-toml', 1, text));
+  const h = new LanguageService().hover(sd, { line: 3, character: 5 });
+  assert.ok(h, 'a hover');
+  const md = (h.contents as { value: string }).value;
+  assert.match(md, /Not read here/);
+  assert.match(md, /runtimes\.<name>\.options/);
+  assert.match(md, /systemd/i);
+});

@@ -6,7 +6,8 @@
  * a text fallback for lines the parser blanked.
  */
 import type { Hover, Position } from 'vscode-languageserver-types';
-import { childOf, elementOf, schemaFor, type SchemaNode } from '../schema/catalog';
+import { childOf, elementOf, isTable, keyIndex, schemaFor, type SchemaNode } from '../schema/catalog';
+import { formatPath } from '../tree/keypath';
 import { splitPath } from '../tree/keypath';
 import { nodeAt, type Span } from '../tree/model';
 import { headerAbove, indexOutsideQuotes, parseHeaderLine, textIndex } from './completion';
@@ -42,6 +43,18 @@ function make(sd: ServiceDocument, t: Target, span: Span, value?: string): Hover
   return { contents: { kind: 'markdown', value: md }, range: toRange(sd.text, span) };
 }
 
+/** A key that is not valid where it stands: its docs from where containerd does read it. */
+function misplaced(sd: ServiceDocument, schema: SchemaNode, key: string, span: Span): Hover | null {
+  const places = (keyIndex(schema).get(key.toLowerCase()) ?? []).filter((l) => !isTable(elementOf(l.node)));
+  const loc = places.find((l) => !l.node.deprecated) ?? places[0];
+  if (!loc) return null;
+  const table = loc.table.map((seg) => (seg === '<name>' ? seg : formatPath([seg]))).join('.');
+  const note = `**Not read here.** containerd reads \`${loc.key}\` in \`[${table}]\`${places.length > 1 ? ' (and other tables)' : ''}; in this table it is ignored.\n\n---\n\n`;
+  const h = make(sd, { node: loc.node, key: loc.key, writtenAs: key, mapEntry: false }, span);
+  const md = (h.contents as { value: string }).value;
+  return { ...h, contents: { kind: 'markdown', value: note + md } };
+}
+
 export function hover(sd: ServiceDocument, pos: Position): Hover | null {
   const td = sd.text;
   const offset = td.offsetAt(pos);
@@ -75,7 +88,8 @@ export function hover(sd: ServiceDocument, pos: Position): Hover | null {
       const span = prop.keyRanges.find((r) => offset >= r.start && offset <= r.end) ?? prop.keyRange;
       // A key written on a header line is handled above; here it is `key = ...`.
       const t = lookup(schema, hit.path);
-      return t ? make(sd, t, span) : null;
+      if (t) return make(sd, t, span);
+      return misplaced(sd, schema, prop.key, span);
     }
     if (v.kind !== 'object' && offset >= v.range.start && offset <= v.range.end) {
       const t = lookup(schema, hit.path);
