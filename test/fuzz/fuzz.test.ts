@@ -22,6 +22,7 @@ import type { CodeAction, Diagnostic, DocumentSymbol, Position, Range, TextEdit 
 import { LanguageService } from '../../server/src/languageService';
 import { completeUnguarded } from '../../server/src/services/completion';
 import { applyEdits, itemsOf, LspClient, ROOT } from '../protocol/lspClient';
+import { int, pick, rngFor as rngAt, type Rng } from '../helpers/prng';
 
 // ------------------------------------------------------------------------------- configuration
 
@@ -44,27 +45,7 @@ process.stderr.write(`fuzz: FUZZ_SEED=${SEED} FUZZ_ITERATIONS=${STDIO_ITERATIONS
 
 // ------------------------------------------------------------------------------- PRNG
 
-type Rng = () => number;
-
-function mulberry32(a: number): Rng {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Independent generator for iteration `i` of stream `stream` (so any iteration replays alone). */
-function rngFor(stream: number, i: number): Rng {
-  let h = (SEED ^ Math.imul(stream + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca77)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  return mulberry32(h);
-}
-
-const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
-const pick = <T>(rng: Rng, a: readonly T[]): T => a[int(rng, a.length)];
+const rngFor = (stream: number, i: number): Rng => rngAt(SEED, stream, i);
 
 // ------------------------------------------------------------------------------- seed corpus
 

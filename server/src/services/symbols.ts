@@ -34,7 +34,8 @@ function objectSymbols(sd: ServiceDocument, obj: ObjectNode, path: string[], sch
   return obj.props.map((p) => propSymbol(sd, p, [...path, p.key], schema ? childOf(elementOf(schema), p.key)?.node : undefined, depth));
 }
 
-function valueKind(v: ValueNode): SymbolKind {
+/** The outline kind of a value (shared with taskservSymbols.ts). */
+export function valueKind(v: ValueNode): SymbolKind {
   switch (v.kind) {
     case 'string':
       return SymbolKind.String;
@@ -47,12 +48,15 @@ function valueKind(v: ValueNode): SymbolKind {
       return SymbolKind.Array;
     case 'object':
       return SymbolKind.Object;
+    case 'null':
+      return SymbolKind.Null;
     default:
       return SymbolKind.Constant;
   }
 }
 
-function span(a: Span, b: Span): Span {
+/** The smallest span covering both. */
+export function span(a: Span, b: Span): Span {
   return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
 

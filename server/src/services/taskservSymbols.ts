@@ -17,6 +17,7 @@ import { childOf, elementOf, taskservSchema, type SchemaNode } from '../schema/c
 import type { ObjectNode, Property, Span, ValueNode } from '../tree/model';
 import { toRange, type ServiceDocument } from './context';
 import { xts } from './taskservCompletion';
+import { span, valueKind } from './symbols';
 
 const MAX_DEPTH = 64;
 const MAX_DETAIL = 60;
@@ -41,27 +42,6 @@ export function taskservSymbols(sd: ServiceDocument): DocumentSymbol[] {
   return out;
 }
 
-function valueKind(v: ValueNode): SymbolKind {
-  switch (v.kind) {
-    case 'string':
-      return SymbolKind.String;
-    case 'integer':
-    case 'float':
-      return SymbolKind.Number;
-    case 'boolean':
-      return SymbolKind.Boolean;
-    case 'array':
-      return SymbolKind.Array;
-    case 'object':
-      return SymbolKind.Object;
-    default:
-      return SymbolKind.Null;
-  }
-}
-
-function union(a: Span, b: Span): Span {
-  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
-}
 
 function clip(s: string): string {
   const t = s.replace(/\s+/g, ' ');
@@ -111,9 +91,9 @@ function propSymbol(
     const raw = sd.parsed.text.slice(v.range.start, Math.min(v.range.end, v.range.start + 256));
     detail = (detail ? detail + ' · ' : '') + clip(raw);
   }
-  let full = union(p.range, p.keyRange);
-  for (const k of p.keyRanges) full = union(full, k);
-  if (v.kind !== 'object') full = union(full, v.range);
+  let full = span(p.range, p.keyRange);
+  for (const k of p.keyRanges) full = span(full, k);
+  if (v.kind !== 'object') full = span(full, v.range);
   const sym: DocumentSymbol = {
     name: p.key === '' ? '""' : p.key,
     kind,
@@ -123,7 +103,7 @@ function propSymbol(
   if (detail) sym.detail = detail;
   if (children) {
     let r = full;
-    for (const c of children) r = union(r, { start: sd.text.offsetAt(c.range.start), end: sd.text.offsetAt(c.range.end) });
+    for (const c of children) r = span(r, { start: sd.text.offsetAt(c.range.start), end: sd.text.offsetAt(c.range.end) });
     sym.range = toRange(sd.text, r);
     sym.children = children;
   }
