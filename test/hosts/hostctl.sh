@@ -28,6 +28,7 @@
 # sudopw-secret); a busybox OCI image at /opt/images/busybox.tar (layout in /opt/images/busybox):
 #   ctr images import --base-name docker.io/library/busybox /opt/images/busybox.tar
 #   ctr run -d docker.io/library/busybox:latest NAME      # runs a TERM-aware idle loop
+# A Docker registry (Debian docker-registry) listens on the host's :5000 (plain HTTP).
 #
 # Indices are leased machine-wide in /run/hostctl/leases/hI (netns, veths and addresses are
 # machine-wide): start/up refuse an index that a live test process or another HOSTS_BASE holds;
@@ -55,7 +56,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
 STOP_TIMEOUT=${STOP_TIMEOUT:-30}
 LOCK_TIMEOUT=${LOCK_TIMEOUT:-900}
 IGNORE_FAILED_UNITS=${IGNORE_FAILED_UNITS:-}
-ROOTFS_PKGS=systemd,systemd-sysv,dbus,openssh-server,containerd,runc,iproute2,sudo,socat
+ROOTFS_PKGS=systemd,systemd-sysv,dbus,openssh-server,containerd,runc,iproute2,sudo,socat,docker-registry
 MACHINE_PKGS=(debootstrap systemd-container zstd iproute2 openssh-client umoci busybox-static)
 SSH_OPTS=(-i "$KEY" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes
           -o UserKnownHostsFile="$KNOWN" -o ConnectTimeout=5 -o LogLevel=ERROR

@@ -614,6 +614,56 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     assert.notEqual(d.stdout, r.stdout, 'the jumped connection is its own TCP connection');
   });
 
+  live('spawn: streams output as it comes, takes stdin, reports the exit code', async () => {
+    const conn = await pool(credentials(), knownHosts()).get(host());
+    const proc = await conn.spawn(['sh', '-c', 'echo first; read line; echo "got:$line"; echo err >&2; exit 3']);
+    const chunks: string[] = [];
+    const firstSeen = new Promise<void>((resolve) =>
+      proc.stdout.on('data', (b: Buffer) => {
+        chunks.push(b.toString());
+        if (chunks.join('').includes('first')) resolve();
+      }),
+    );
+    let err = '';
+    proc.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    await firstSeen; // arrives while the command still waits for its stdin
+    proc.stdin.write('hello\n');
+    const exit = await proc.exited;
+    assert.equal(exit.code, 3);
+    assert.equal(chunks.join(''), 'first\ngot:hello\n');
+    assert.equal(err, 'err\n');
+  });
+
+  live('spawn with a pty: a terminal, resizable; kill ends a command that never exits', async () => {
+    const conn = await pool(credentials(), knownHosts()).get(host());
+    const proc = await conn.spawn(['sh', '-c', 'test -t 0 && echo tty; stty size; while :; do sleep 1; done'], { pty: { rows: 30, cols: 100 } });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no size printed: ${JSON.stringify(out)}`)), 20_000);
+      proc.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (/30 100/.test(out)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    assert.match(out, /tty\r?\n/);
+    proc.resize(40, 120);
+    proc.kill();
+    const exit = await proc.exited;
+    assert.notEqual(exit.code, 0, 'killed, not a clean exit');
+  });
+
+  live('spawn: a cancelled start rejects; a failing command still starts and reports its exit', async () => {
+    const conn = await pool(credentials(), knownHosts()).get(host());
+    const ac = new AbortController();
+    ac.abort();
+    await rejectsWith(conn.spawn(['true'], { signal: ac.signal }), 'cancelled');
+    const proc = await conn.spawn(['sh', '-c', 'exit 7']);
+    assert.equal((await proc.exited).code, 7);
+  });
+
   live('changed host key is refused; after a restart the pool reconnects', async () => {
     const s2 = new Sshd();
     cleanups.push(() => s2.dispose());

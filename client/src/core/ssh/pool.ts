@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import { Client, utils as sshUtils } from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import { KnownHosts, fingerprint, keyTypeOfBlob } from './knownHosts';
@@ -23,6 +23,8 @@ import {
   type ExecResult,
   type HostConfig,
   type HostConnection,
+  type RemoteProcess,
+  type SpawnOptions,
   type SshPool,
   type SudoMode,
 } from './types';
@@ -869,6 +871,180 @@ class Pool implements SshPool {
       );
     });
   }
+  /**
+   * A long-lived command on its own channel (no exec slot: it may live for hours). Output goes
+   * through our own streams so that, with a sudo password, sudo's prompt and anything echoed
+   * before the command starts never reach the caller.
+   */
+  async spawn(e: Entry, host: HostConfig, argv: Argv, opts: SpawnOptions): Promise<RemoteProcess> {
+    const what = `${commandLine(argv)} on ${e.label}`;
+    if (opts.signal?.aborted) throw cancelled(what);
+    const mode = effectiveSudoMode(host);
+    const usePassword = !!opts.sudo && mode === 'password';
+    let full: string[];
+    let sudoPassword: string | undefined;
+    let promptMark = '';
+    let readyMark = '';
+    if (usePassword) {
+      sudoPassword = await withSignal(
+        withTimeout(Promise.resolve().then(() => this.o.credentials.sudoPassword(host)), this.o.promptTimeoutMs, 'sudo password'),
+        opts.signal,
+        what,
+      );
+      if (sudoPassword === undefined) throw new SshError(`no sudo password for ${e.label}`, 'sudo');
+      const tag = randomBytes(8).toString('hex');
+      promptMark = `[sudo-${tag}]`;
+      readyMark = `[ready-${tag}]`;
+      full = sudoArgv(['sh', '-c', 'printf "%s\\n" "$0" >&2; exec "$@"', readyMark, ...argv], 'password', { prompt: promptMark });
+    } else {
+      full = opts.sudo ? sudoArgv(argv, mode) : [...argv];
+    }
+    const cmd = commandLine(full);
+    this.log('debug', `ssh: ${e.label}$ ${commandLine(argv)} (spawn${opts.pty ? ', pty' : ''}${opts.sudo ? `, sudo: ${mode}` : ''})`);
+    const client = this.liveClient(e);
+    const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+
+    return new Promise<RemoteProcess>((resolve, reject) => {
+      let settled = false;
+      let channel: ClientChannel | undefined;
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let exitCode: number | null = null;
+      let exitSignal: string | undefined;
+      let resolveExit!: (v: { code: number | null; signal?: string }) => void;
+      const exited = new Promise<{ code: number | null; signal?: string }>((r) => (resolveExit = r));
+      const kill = () => {
+        if (!channel) return;
+        try {
+          channel.signal('TERM');
+        } catch {
+          /* older servers */
+        }
+        try {
+          channel.close();
+        } catch {
+          /* ignore */
+        }
+      };
+      const fail = (x: SshError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        kill();
+        reject(x);
+      };
+      const timer = setTimeout(() => fail(new SshError(`${what}: did not start within ${startTimeoutMs} ms`, 'timeout')), startTimeoutMs);
+      const onAbort = () => {
+        if (!settled) fail(cancelled(what));
+        else kill();
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const proc: RemoteProcess = {
+        stdout,
+        stderr,
+        get stdin(): NodeJS.WritableStream {
+          return channel as unknown as NodeJS.WritableStream;
+        },
+        exited,
+        resize: (rows, cols) => {
+          if (opts.pty && channel) channel.setWindow(rows, cols, 0, 0);
+        },
+        kill,
+      };
+      const started = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(proc);
+      };
+      const onOpen = (openErr: Error | undefined, ch: ClientChannel) => {
+        if (settled) {
+          if (ch) {
+            channel = ch;
+            ch.on('error', () => undefined);
+            kill();
+          }
+          return;
+        }
+        if (openErr) return fail(new SshError(`cannot run a command on ${e.label}: ${openErr.message}`, 'other'));
+        channel = ch;
+        ch.on('error', (er: Error) => this.log('debug', `ssh: channel error on ${e.label}: ${er.message}`));
+        ch.on('exit', (code: number | null, sig?: string) => {
+          exitCode = code ?? null;
+          if (sig) exitSignal = sig;
+        });
+        const onConnClose = () => kill();
+        e.onClose.add(onConnClose);
+        ch.on('close', () => {
+          e.onClose.delete(onConnClose);
+          opts.signal?.removeEventListener('abort', onAbort);
+          stdout.end();
+          stderr.end();
+          if (!settled) {
+            if (usePassword) {
+              return fail(new SshError(`sudo on ${e.label} failed (wrong password or not allowed)`, 'sudo'));
+            }
+            started();
+          }
+          const r: { code: number | null; signal?: string } = { code: exitCode };
+          if (exitSignal) r.signal = exitSignal;
+          resolveExit(r);
+        });
+        if (!usePassword) {
+          ch.pipe(stdout, { end: false });
+          ch.stderr.pipe(stderr, { end: false });
+          return started();
+        }
+        // sudo with a password: watch the stream sudo writes to (stderr; the pty when there is one)
+        // for our prompt marker (answer it once) and the ready marker (the command runs from there).
+        const watched: NodeJS.ReadableStream = opts.pty ? ch : ch.stderr;
+        const other: NodeJS.ReadableStream = opts.pty ? ch.stderr : ch;
+        other.pipe(opts.pty ? stderr : stdout, { end: false });
+        const pm = Buffer.from(promptMark);
+        const rm = Buffer.from(readyMark);
+        let pre = Buffer.alloc(0);
+        let sent = false;
+        let afterPrompt = false;
+        const onData = (b: Buffer) => {
+          pre = Buffer.concat([pre, b]);
+          const ip = pre.indexOf(pm);
+          if (!sent && ip >= 0) {
+            sent = true;
+            afterPrompt = true;
+            pre = pre.subarray(ip + pm.length);
+            ch.write(sudoPassword + '\n');
+          } else if (sent && ip >= 0) {
+            watched.removeListener('data', onData);
+            ch.end();
+            void Promise.resolve(this.o.credentials.forget(host, 'sudo')).catch(() => undefined);
+            return fail(new SshError(`sudo on ${e.label}: incorrect password`, 'sudo'));
+          }
+          const ir = pre.indexOf(rm);
+          if (ir < 0) {
+            if (pre.length > 65536) pre = pre.subarray(pre.length - Math.max(pm.length, rm.length));
+            return;
+          }
+          // anything before the ready marker (sudo's lecture, an echoed password) is dropped
+          let rest = pre.subarray(ir + rm.length);
+          if (rest[0] === 0x0d) rest = rest.subarray(1);
+          if (rest[0] === 0x0a) rest = rest.subarray(1);
+          watched.removeListener('data', onData);
+          void afterPrompt;
+          const target = opts.pty ? stdout : stderr;
+          if (rest.length) target.write(rest);
+          watched.pipe(target, { end: false });
+          started();
+        };
+        watched.on('data', onData);
+      };
+      if (opts.pty) {
+        client.exec(cmd, { pty: { rows: opts.pty.rows, cols: opts.pty.cols, term: opts.pty.term ?? 'xterm-256color' } }, onOpen);
+      } else {
+        client.exec(cmd, onOpen);
+      }
+    });
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -929,6 +1105,10 @@ class Connection implements HostConnection {
       await this.pool.op<void>(e, `remove ${to}`, sig, (cb) => sftp.unlink(to, (er) => cb(er)));
       await this.pool.op<void>(e, `rename ${from} → ${to}`, sig, (cb) => sftp.rename(from, to, (er) => cb(er)));
     }
+  }
+
+  spawn(argv: Argv, opts: SpawnOptions = {}): Promise<RemoteProcess> {
+    return this.pool.spawn(this.entry, this.host, argv, opts);
   }
 
   async readFile(file: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {

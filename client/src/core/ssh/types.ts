@@ -57,6 +57,29 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+export interface SpawnOptions {
+  sudo?: boolean;
+  /** Allocate a pty (interactive shells); stderr then arrives merged in stdout. */
+  pty?: { rows: number; cols: number; term?: string };
+  signal?: AbortSignal;
+  /** Limit for the channel to open (and, with a sudo password, for sudo to start the command). Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+/** A running remote command: its channel as streams. */
+export interface RemoteProcess {
+  /** The command's stdout (and stderr too with a pty). */
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  readonly stdin: NodeJS.WritableStream;
+  /** Resolves once the channel closed: exit code (null when killed by a signal) and signal name. */
+  readonly exited: Promise<{ code: number | null; signal?: string }>;
+  /** pty only: new window size. */
+  resize(rows: number, cols: number): void;
+  /** Ends the command (SIGTERM where the server honours it, then closes the channel). */
+  kill(): void;
+}
+
 export interface ExecResult {
   code: number | null;
   signal?: string;
@@ -78,6 +101,12 @@ export interface HostConnection {
   readFile(path: string, opts?: { signal?: AbortSignal }): Promise<Buffer>;
   /** Forward a remote unix socket (streamlocal) to a local duplex stream. */
   openUnixSocket?(path: string): Promise<NodeJS.ReadWriteStream>;
+  /**
+   * Start a long-lived remote command and hand back its live channel (log follow, exec bridges
+   * for sockets, interactive shells). Same argv quoting and sudo handling as `exec`; no timeout
+   * once started (the caller ends it with `kill()` or its signal).
+   */
+  spawn(argv: Argv, opts?: SpawnOptions): Promise<RemoteProcess>;
   close(): void;
 }
 
