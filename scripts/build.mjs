@@ -27,6 +27,8 @@ const common = {
   sourcemap: production ? false : 'linked',
   legalComments: 'none',
   absWorkingDir: root,
+  // proto/**/*.proto (the gRPC API subsets of client/src/core/runtime) are bundled as text
+  loader: { '.proto': 'text' },
 };
 
 function walk(dir, out = []) {

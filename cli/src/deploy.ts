@@ -12,6 +12,7 @@ import { createSshPool, resolveHost, type Credentials, type HostConfig } from '.
 import { mergeInventory, parseHostSpec, type SettingsHost } from '../../client/src/core/hosts/inventory';
 import { deployGroup } from '../../client/src/core/deploy/group';
 import type { DeployPlan } from '../../client/src/core/deploy/pipeline';
+import { formatChecks } from '../../client/src/core/preflight';
 
 export interface DeployArgs {
   file: string;
@@ -24,9 +25,11 @@ export interface DeployArgs {
   concurrency?: number;
   /** Private key for every target (else ~/.ssh/config's IdentityFile, ssh-agent, ~/.ssh/id_*). */
   identity?: string;
+  /** --force-preflight: 'override' (run, report, go on); --skip-preflight: 'skip'; default 'run' (a failure stops the host). */
+  preflight?: 'run' | 'override' | 'skip';
 }
 
-function ask(question: string, hidden = false): Promise<string | undefined> {
+export function ask(question: string, hidden = false): Promise<string | undefined> {
   if (!process.stdin.isTTY) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
@@ -39,7 +42,7 @@ function ask(question: string, hidden = false): Promise<string | undefined> {
   });
 }
 
-function terminalCredentials(acceptNew: boolean): Credentials {
+export function terminalCredentials(acceptNew: boolean): Credentials {
   return {
     async confirmHostKey(p) {
       process.stderr.write(`The authenticity of host '${p.port === 22 ? p.host : `[${p.host}]:${p.port}`}' can't be established.\n${p.keyType} key fingerprint is ${p.fingerprint}.\n`);
@@ -64,7 +67,7 @@ export function planFor(file: string): DeployPlan {
     if (errors.length) throw new Error(`${file} has ${errors.length} error(s); run \`containerd-taskserv lint ${file}\``);
     const r = service.render(sd);
     if (!r) throw new Error(`${file}: no Containerd taskserv value`);
-    return { files: r.files.map((f) => ({ path: f.path, content: f.content, kind: f.kind })) };
+    return { files: r.files.map((f) => ({ path: f.path, content: f.content, kind: f.kind })), taskservRelease: r.release || undefined };
   }
   const sd = service.prepare(TextDocument.create('file://' + path.resolve(file), 'containerd-toml', 1, text));
   const errors = service.validate(sd).filter((d) => d.severity === DiagnosticSeverity.Error);
@@ -98,12 +101,22 @@ export async function runDeploy(args: DeployArgs): Promise<number> {
   const plan = planFor(args.file);
   const hosts = resolveTargets(args);
   if (!args.yes && !process.stdin.isTTY) throw new Error('not a terminal: pass --yes to deploy without confirming the diff');
+  if (args.preflight === 'skip') process.stderr.write('containerd-taskserv: WARNING: --skip-preflight: the preflight checks do not run; the host may lack what the config needs\n');
+  if (args.preflight === 'override') process.stderr.write('containerd-taskserv: WARNING: --force-preflight: failed preflight checks are reported but do not stop the deploy\n');
   const pool = createSshPool({ credentials: terminalCredentials(args.acceptNewHostKeys), knownHostsPath: args.knownHosts });
   const abort = new AbortController();
   const onSig = () => abort.abort();
   process.once('SIGINT', onSig);
   try {
     const reports = await deployGroup(hosts, pool, plan, {
+      preflight: args.preflight ?? 'run',
+      onPreflightFailed:
+        args.yes || !process.stdin.isTTY
+          ? undefined
+          : async (h, pf) => {
+              process.stderr.write(`${h.name}: preflight failed:\n${formatChecks(pf.checks, { only: ['fail'] }).map((l) => `  ${l}`).join('\n')}\n`);
+              return (await ask(`Deploy to ${h.name} anyway? (yes/no) `))?.trim().toLowerCase() === 'yes';
+            },
       concurrency: args.concurrency,
       signal: abort.signal,
       onHostProgress: (h, stage, detail) => process.stderr.write(`${h.name}: ${stage}${detail ? ` (${detail})` : ''}\n`),
@@ -115,6 +128,9 @@ export async function runDeploy(args: DeployArgs): Promise<number> {
           },
     });
     for (const r of reports) {
+      if (r.preflight && r.preflight.status !== 'pass') {
+        process.stdout.write(`${r.host}: preflight${r.preflightOverridden ? ' (failures overridden)' : ''}\n${formatChecks(r.preflight.checks, { only: ['fail', 'warn'] }).map((l) => `  ${l}`).join('\n')}\n`);
+      }
       const status = r.ok ? (r.unchanged ? 'unchanged' : 'deployed') : r.skipped ? 'skipped' : 'FAILED';
       process.stdout.write(`${r.host}: ${status}${r.error ? ` — ${r.error}` : ''}${r.rolledBack ? ' (rolled back)' : ''}${r.rollbackError ? ` (rollback failed: ${r.rollbackError})` : ''}\n`);
     }

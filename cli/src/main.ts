@@ -6,6 +6,9 @@
 import { lint, formatText, type LintResult } from './lint';
 import { render } from './render';
 import { runDeploy, type DeployArgs } from './deploy';
+import { INSTALL_USAGE, parseInstallArgs, runInstall } from './install';
+import { PREFLIGHT_USAGE, parsePreflightArgs, runPreflightCli } from './preflight';
+import { RUNTIME_USAGE, parseRuntimeArgs, runRuntimeCli, type RuntimeCommand } from './runtime';
 import * as path from 'node:path';
 
 const USAGE = `usage: containerd-taskserv <command> [options]
@@ -20,11 +23,15 @@ commands:
         with --out they are written below DIR (DIR/etc/containerd/config.toml, ...).
   deploy FILE (--host NAME|user@host[:port] ... | --group G --inventory hosts.json) [--yes]
         [-i|--identity KEY] [--accept-new-host-keys] [--known-hosts FILE] [--concurrency N]
-        deploy a taskserv (.k, rendered) or a config.toml: validated by the host's own containerd,
-        backed up, swapped atomically, containerd restarted and health-checked, rolled back on failure.
+        [--force-preflight | --skip-preflight]
+        deploy a taskserv (.k, rendered) or a config.toml: preflight checks first (see preflight; a
+        failed check stops that host before anything is uploaded — asked on a terminal without --yes;
+        --force-preflight goes on despite failures, --skip-preflight does not run the checks), then
+        validated by the host's own containerd, backed up, swapped atomically, containerd restarted
+        and health-checked, rolled back on failure.
         Host keys are checked against known_hosts (unknown: asked; changed: refused).
         Exit status 1 when any host failed.
-  lsp --stdio
+${PREFLIGHT_USAGE}${INSTALL_USAGE}${RUNTIME_USAGE}  lsp --stdio
         serve the Language Server Protocol on stdin/stdout (neovim, helix, emacs, ...)
   version
         print the version
@@ -44,6 +51,16 @@ function main(argv: string[]): void {
       return runRender(rest);
     case 'deploy':
       return deployCmd(rest);
+    case 'preflight':
+      return preflightCmd(rest);
+    case 'ps':
+    case 'pods':
+    case 'images':
+    case 'logs':
+      return runtimeCmd(cmd, rest);
+    case 'install':
+    case 'upgrade':
+      return installCmd(cmd, rest);
     case 'lsp':
       if (!rest.includes('--stdio')) fail('lsp needs --stdio');
       // The server bundle starts itself on load and reads --stdio from argv.
@@ -121,12 +138,53 @@ function deployCmd(args: string[]): void {
     else if (x === '--concurrency') a.concurrency = Number(val());
     else if (x === '--yes' || x === '-y') a.yes = true;
     else if (x === '--accept-new-host-keys') a.acceptNewHostKeys = true;
-    else if (x.startsWith('-')) fail(`unknown option ${x}`);
+    else if (x === '--force-preflight' || x === '--skip-preflight') {
+      if (a.preflight) fail('--force-preflight and --skip-preflight exclude each other');
+      a.preflight = x === '--skip-preflight' ? 'skip' : 'override';
+    } else if (x.startsWith('-')) fail(`unknown option ${x}`);
     else if (!a.file) a.file = x;
     else fail('deploy takes one FILE');
   }
   if (!a.file) fail('deploy needs a FILE');
   runDeploy(a).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`containerd-taskserv: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
+
+function preflightCmd(args: string[]): void {
+  runPreflightCli(parsePreflightArgs(args, fail)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`containerd-taskserv: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
+
+function runtimeCmd(cmd: RuntimeCommand, args: string[]): void {
+  const a = parseRuntimeArgs(cmd, args, fail);
+  runRuntimeCli(a).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`containerd-taskserv: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+function installCmd(op: 'install' | 'upgrade', args: string[]): void {
+  const a = parseInstallArgs(op, args, fail);
+  runInstall(a).then(
     (code) => {
       process.exitCode = code;
     },

@@ -13,7 +13,10 @@ import { mergeInventory, type SettingsHost } from './core/hosts/inventory';
 import { VsCodeCredentials } from './hosts/credentials';
 import { HostsView } from './hosts/hostsView';
 import { HostCommands } from './hosts/hostCommands';
+import { registerPreflight } from './hosts/preflightCommands';
 import { addHostToSettings } from './hosts/addHost';
+import { registerInstall } from './hosts/installCommands';
+import { registerExplorer, type ExplorerApi } from './explorer/register';
 import { RENDER_REQUEST, type RenderResult } from '../../server/src/render/types';
 
 export const LANGUAGE_ID = 'containerd-toml';
@@ -31,7 +34,7 @@ interface DocumentInfo {
 
 let client: LanguageClient | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<ExplorerApi> {
   const log = vscode.window.createOutputChannel('containerd Language Server', { log: true });
   context.subscriptions.push(log);
 
@@ -148,17 +151,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('containerd.showServerOutput', () => log.show()),
   );
   new RenderPreview(() => (client?.isRunning() ? client : undefined), log).register(context);
-  registerHosts(context, () => (client?.isRunning() ? client : undefined));
+  const api = registerHosts(context, () => (client?.isRunning() ? client : undefined));
 
   context.subscriptions.push({ dispose: () => void client?.stop() });
   for (const d of vscode.workspace.textDocuments) {
     claim(d);
     ensureStarted(d);
   }
+  return api;
 }
 
 /** The Hosts view, the SSH pool (created on first use) and the deploy/host commands. */
-function registerHosts(context: vscode.ExtensionContext, languageClient: () => LanguageClient | undefined): void {
+function registerHosts(context: vscode.ExtensionContext, languageClient: () => LanguageClient | undefined): ExplorerApi {
   const sshLog = vscode.window.createOutputChannel('containerd SSH', { log: true });
   const deployLog = vscode.window.createOutputChannel('containerd Deploy', { log: true });
   context.subscriptions.push(sshLog, deployLog);
@@ -222,6 +226,9 @@ function registerHosts(context: vscode.ExtensionContext, languageClient: () => L
   );
   if (tree.visible) void view.refresh();
   new HostCommands(context, view, getPool, languageClient, deployLog).register();
+  registerPreflight(context, { pool: getPool, hosts: () => view.allHosts(), client: languageClient });
+  registerInstall(context, { pool: getPool, hosts: () => view.allHosts(), log: deployLog, client: languageClient, refresh: (hs) => void view.refresh(hs) });
+  return { hostsView: view, explorer: registerExplorer(context, view, tree, getPool) };
 }
 
 export async function deactivate(): Promise<void> {

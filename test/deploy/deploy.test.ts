@@ -145,7 +145,7 @@ describe('deploy pipeline on real hosts', { timeout: 900_000 }, () => {
     });
     log(t, r);
     assert.ok(r.ok, r.error);
-    assert.deepEqual([...new Set(seen)], ['diff', 'confirm', 'upload', 'validate', 'lock', 'backup', 'swap', 'daemon-reload', 'restart', 'health']);
+    assert.deepEqual([...new Set(seen)], ['preflight', 'diff', 'confirm', 'upload', 'validate', 'lock', 'backup', 'swap', 'daemon-reload', 'restart', 'health']);
     assert.match(shownDiff, /\+oom_score = -555/);
     assert.equal(r.diff, shownDiff);
     const after = await state(h);

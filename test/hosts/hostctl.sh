@@ -9,6 +9,10 @@
 #   hostctl.sh bootstrap        build the cached rootfs tarball (only when missing or stale)
 #   hostctl.sh up N             boot h1..hN (running ones are left alone), wait until ready
 #   hostctl.sh start I...       boot hI... (reuses hI's disk if it was only killed)
+#   hostctl.sh start-bare I...  like start, but a "bare" host: containerd is purged from hI's fresh
+#                               disk before boot (`dpkg --purge containerd`; runc stays), for
+#                               install tests. Leases, stop, kill, ssh work as for any host; a
+#                               bare disk stays bare when restarted with plain `start`.
 #   hostctl.sh stop I...        clean power-off of hI..., then remove its disk, netns, cgroups
 #   hostctl.sh kill I [down]    hard stop (SIGKILL its PID 1), keep its disk; with `down` the
 #                               host's eth0 goes down too (unreachable instead of refused)
@@ -420,6 +424,10 @@ launch_host() {
     done
     touch "$dir/.ready"
   fi
+  if [ "${BARE:-0}" = 1 ] && [ ! -f "$dir/.bare" ]; then   # start-bare: no containerd in this host
+    chroot "$dir" dpkg --purge containerd >>"$MACH/$name.log" 2>&1 || die "$name: could not purge containerd (log: $MACH/$name.log)"
+    touch "$dir/.bare"
+  fi
   net_up "$i"
   now > "$MACH/$name.started"
   (
@@ -575,6 +583,8 @@ cmd_rekey() {
   say "h$i has a new host key: $(ssh-keygen -lf "$MACH/h$i/etc/ssh/ssh_host_ed25519_key.pub" | cut -d' ' -f2)"
 }
 
+cmd_start_bare() { BARE=1; cmd_start "$@"; }
+
 cmd_up() { local n=${1:-1}; [[ $n =~ ^[0-9]+$ ]] && ((n >= 1)) || die "up N: N >= 1"; cmd_start $(seq 1 "$n"); }
 
 cmd_down() {
@@ -603,6 +613,7 @@ case ${1:-} in
   bootstrap) need_root; take_lock; cmd_bootstrap ;;
   up)        shift; cmd_up "$@" ;;
   start)     shift; cmd_start "$@" ;;
+  start-bare) shift; cmd_start_bare "$@" ;;
   stop)      shift; cmd_stop "$@" ;;
   kill)      shift; cmd_kill "$@" ;;
   rekey)     shift; cmd_rekey "$@" ;;

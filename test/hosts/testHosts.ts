@@ -20,6 +20,9 @@
  * Users on every host (all accept the key `rootKey`): root; `deploy` (sudo without a password);
  * `sudopw` (sudo needs the password SUDOPW_PASSWORD). A busybox OCI image is at BUSYBOX.tar on
  * each host; BUSYBOX.importCmd imports it as BUSYBOX.ref (no registry is reachable from a host).
+ *
+ * bootBareHost() boots one more host whose image lacks containerd (purged before boot; runc
+ * stays), for install tests; bootHosts never hands it out, stopHosts stops it too.
  */
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -157,6 +160,8 @@ interface Slot {
   index: number;
   host: TestHost;
   state: 'running' | 'killed';
+  /** Booted by bootBareHost (no containerd): never handed out by bootHosts. */
+  bare?: boolean;
 }
 const slots = new Map<string, Slot>();
 
@@ -320,7 +325,8 @@ export function bootHosts(n: number): Promise<TestHost[]> {
     needPrereqs();
     installExitHandlers();
     const fresh: number[] = [];
-    while (slots.size < n) {
+    const regular = () => [...slots.values()].filter((s) => !s.bare);
+    while (regular().length < n) {
       const i = claimIndex();
       slots.set(`h${i}`, { index: i, host: undefined as unknown as TestHost, state: 'killed' });
       fresh.push(i);
@@ -343,7 +349,34 @@ export function bootHosts(n: number): Promise<TestHost[]> {
         s.state = 'running';
       }
     }
-    return [...slots.values()].slice(0, n).map((s) => s.host);
+    return regular().slice(0, n).map((s) => s.host);
+  });
+}
+
+/**
+ * A "bare" host of its own (its own index and lease, next to those of bootHosts): the same image
+ * with containerd purged before boot (`hostctl.sh start-bare`; runc, sshd, users, busybox stay),
+ * for install tests. Each call boots another one. stopHosts() stops it with the others;
+ * killHost/startHost work on it too (a restarted bare host stays bare).
+ */
+export function bootBareHost(): Promise<TestHost> {
+  return serial(async () => {
+    needPrereqs();
+    installExitHandlers();
+    const i = claimIndex();
+    const slot: Slot = { index: i, host: undefined as unknown as TestHost, state: 'killed', bare: true };
+    slots.set(`h${i}`, slot);
+    try {
+      await hostctl(['stop', String(i)]); // leftovers of a dead process must not leak into us
+      await hostctl(['start-bare', String(i)]);
+    } catch (e) {
+      slots.delete(`h${i}`);
+      releaseIndex(i);
+      throw e;
+    }
+    slot.host = makeHost(i);
+    slot.state = 'running';
+    return slot.host;
   });
 }
 

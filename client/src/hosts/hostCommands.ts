@@ -12,6 +12,8 @@ import { journal, readRemoteConfig, rollbackTo, serviceAction } from '../core/de
 import type { DeployPlan, DeployReport } from '../core/deploy/pipeline';
 import { RENDER_REQUEST, type RenderResult } from '../../../server/src/render/types';
 import type { HostsView, Node } from './hostsView';
+import { formatChecks, type PreflightReport } from '../core/preflight';
+import { SHOW_PREFLIGHT_COMMAND, preflightResults } from './preflightCommands';
 
 export const REMOTE_SCHEME = 'containerd-remote';
 const PLANNED_SCHEME = 'containerd-planned';
@@ -23,6 +25,8 @@ export class HostCommands implements vscode.TextDocumentContentProvider {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private target: Target | undefined;
+  /** The file the last deploy/diff was planned from: used while the active editor is one of our diff sides. */
+  private lastSource: vscode.Uri | undefined;
   private readonly targetItem: vscode.StatusBarItem;
   private readonly journals = new Map<string, { channel: vscode.LogOutputChannel; abort: AbortController }>();
 
@@ -103,11 +107,17 @@ export class HostCommands implements vscode.TextDocumentContentProvider {
 
   /** What to deploy: the active taskserv (rendered by the language server) or config.toml. */
   private async plan(): Promise<{ plan: DeployPlan; label: string } | undefined> {
-    const doc = vscode.window.activeTextEditor?.document;
+    let doc = vscode.window.activeTextEditor?.document;
+    // After a cancelled confirmation the diff (host's config ↔ planned config.toml) is the active
+    // editor: deploy what that diff was planned from, never the diff's own (virtual) sides.
+    if (doc && (doc.uri.scheme === REMOTE_SCHEME || doc.uri.scheme === PLANNED_SCHEME)) {
+      doc = this.lastSource ? await vscode.workspace.openTextDocument(this.lastSource).then((d) => d, () => undefined) : undefined;
+    }
     if (!doc || (doc.languageId !== 'KCL' && doc.languageId !== 'containerd-toml')) {
       void vscode.window.showInformationMessage(vscode.l10n.t('Open the taskserv (.k) or config.toml to deploy, then run Deploy again.'));
       return undefined;
     }
+    this.lastSource = doc.uri;
     if (doc.languageId === 'containerd-toml') {
       return { plan: { files: [{ path: '/etc/containerd/config.toml', content: doc.getText(), kind: 'config.toml' }] }, label: vscode.workspace.asRelativePath(doc.uri) };
     }
@@ -122,7 +132,7 @@ export class HostCommands implements vscode.TextDocumentContentProvider {
       void vscode.window.showErrorMessage(vscode.l10n.t('Fix the {0} error(s) in the taskserv before deploying.', errors.length));
       return undefined;
     }
-    return { plan: { files: result.files.map((f) => ({ path: f.path, content: f.content, kind: f.kind })) }, label: vscode.workspace.asRelativePath(doc.uri) };
+    return { plan: { files: result.files.map((f) => ({ path: f.path, content: f.content, kind: f.kind })), taskservRelease: result.release || undefined }, label: vscode.workspace.asRelativePath(doc.uri) };
   }
 
   async deploy(n?: Node): Promise<DeployReport[] | undefined> {
@@ -146,6 +156,9 @@ export class HostCommands implements vscode.TextDocumentContentProvider {
           concurrency: cfg.get<number>('concurrency', 4),
           stopOnFirstFailure: cfg.get<boolean>('stopOnFirstFailure', false),
           keepBackups: cfg.get<number>('keepBackups', 5),
+          // a failed preflight stops the host unless the user overrides it knowingly (a modal per host)
+          preflight: 'run',
+          onPreflightFailed: (host: HostConfig, pf: PreflightReport) => this.askPreflightOverride(host, pf),
           signal: abort.signal,
           onHostProgress: (host: HostConfig, stage: string, detail?: string) => {
             progress.report({ message: `${host.name}: ${stage}` });
@@ -154,15 +167,44 @@ export class HostCommands implements vscode.TextDocumentContentProvider {
         } as Parameters<typeof deployGroup>[3]);
       },
     );
+    reports.forEach((r, i) => r.preflight && preflightResults.record(hosts[i], r.preflight));
     this.reportResults(reports);
     void this.view.refresh(hosts);
     return reports;
+  }
+
+  /** One modal at a time (group deploys run hosts in parallel). */
+  private preflightQueue: Promise<unknown> = Promise.resolve();
+
+  private askPreflightOverride(host: HostConfig, pf: PreflightReport): Promise<boolean> {
+    preflightResults.record(host, pf);
+    const ask = async (): Promise<boolean> => {
+      const anyway = vscode.l10n.t('Deploy Anyway');
+      const details = vscode.l10n.t('Show Details');
+      const fails = formatChecks(pf.checks, { only: ['fail'] });
+      const pick = await vscode.window.showWarningMessage(
+        vscode.l10n.t('Preflight checks failed on {0}. Deploy anyway?', host.name),
+        { modal: true, detail: `${fails.join('\n')}\n\n${vscode.l10n.t('Nothing has been uploaded yet. Deploying anyway may leave containerd unable to start (the deploy then rolls back).')}` },
+        anyway,
+        details,
+      );
+      if (pick === details) void vscode.commands.executeCommand(SHOW_PREFLIGHT_COMMAND, [pf]);
+      if (pick === anyway) this.deployLog.warn(`${host.name}: preflight failed, deploying anyway (overridden by the user)`);
+      return pick === anyway;
+    };
+    const p = this.preflightQueue.then(ask, ask);
+    this.preflightQueue = p.catch(() => undefined);
+    return p;
   }
 
   private reportResults(reports: DeployReport[]): void {
     const failed = reports.filter((r) => !r.ok);
     for (const r of reports) {
       const name = typeof r.host === 'string' ? r.host : (r.host as HostConfig).name;
+      if (r.preflight && r.preflight.status !== 'pass') {
+        const lines = formatChecks(r.preflight.checks, { only: ['fail', 'warn'] });
+        this.deployLog.warn(`${name}: preflight${r.preflightOverridden ? ' (failures overridden)' : ''}\n  ${lines.join('\n  ')}`);
+      }
       if (r.ok) this.deployLog.info(`${name}: deployed${r.backup ? ` (backup ${r.backup})` : ''}`);
       else this.deployLog.error(`${name}: ${r.error ?? 'failed'}${r.rolledBack ? ' — rolled back to the previous config' : ''}${r.rollbackError ? ` — rollback failed: ${r.rollbackError}` : ''}`);
     }
@@ -238,7 +280,8 @@ export class HostCommands implements vscode.TextDocumentContentProvider {
     const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Rolling back {0}', n.host.name), cancellable: true }, async (_p, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
-      return rollbackTo(await this.pool().get(n.host), n.path, { signal: abort.signal } as never);
+      // a rollback restores a config that ran before: its preflight is reported, never in the way
+      return rollbackTo(await this.pool().get(n.host), n.path, { signal: abort.signal, preflight: 'override' } as never);
     });
     this.reportResults([report as DeployReport]);
     void this.view.refresh([n.host]);

@@ -1,12 +1,17 @@
 /**
- * The Hosts view: infra groups → hosts → their service, config and backups. State comes from
- * the probe core; `contextValue` carries it so menus offer only what makes sense.
+ * The Hosts view: infra groups → hosts → their service (version, CRI conditions, access path,
+ * socket, journal), config, backups and, from the container explorer (explorer/explorer.ts), their
+ * containerd namespaces → pods → containers, containers outside pods, and images. State comes from
+ * the probe and runtime cores; `contextValue` carries it so menus offer only what makes sense.
  */
 import * as vscode from 'vscode';
 import type { HostConfig, SshPool } from '../core/ssh/types';
 import { groupHosts, hostKey, withDefaults } from '../core/hosts/inventory';
 import { describeStatus, probeHost, unreachable, type HostStatus } from '../core/hosts/probe';
 import { listBackups } from '../core/deploy/operations';
+import type { ContainerExplorer } from '../explorer/explorer';
+import { serviceRows, type InfoRow, type NodeSpec } from '../explorer/model';
+import { explorerItemId, infoItem, specItem } from '../explorer/explorerNodes';
 
 export type Node =
   | { kind: 'group'; name: string; hosts: HostConfig[] }
@@ -15,7 +20,14 @@ export type Node =
   | { kind: 'config'; host: HostConfig }
   | { kind: 'backups'; host: HostConfig }
   | { kind: 'backup'; host: HostConfig; path: string }
-  | { kind: 'message'; text: string; icon?: string };
+  | { kind: 'message'; text: string; icon?: string; command?: vscode.Command; tooltip?: string }
+  /** the explorer: namespaces, pods, containers, images, folders */
+  | { kind: 'explorer'; host: HostConfig; spec: NodeSpec }
+  /** a row of the Service item (version, CRI, condition, access path, socket) */
+  | { kind: 'serviceInfo'; host: HostConfig; row: InfoRow }
+  | { kind: 'journal'; host: HostConfig }
+  /** the host's runtime could not be listed: the reason, with Retry */
+  | { kind: 'explorerError'; host: HostConfig; text: string; connection: boolean };
 
 export class HostsView implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -25,10 +37,24 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
   private readonly probing = new Set<string>();
   private readonly nodes = new Map<string, Node>();
 
+  private explorer: ContainerExplorer | undefined;
+
   constructor(private readonly pool: () => SshPool, private readonly expectedConfig: () => Promise<string | undefined>, private readonly log: vscode.LogOutputChannel) {}
+
+  /** Adds the container explorer below each host. */
+  attachExplorer(explorer: ContainerExplorer): vscode.Disposable {
+    this.explorer = explorer;
+    explorer.setHosts(this.hosts);
+    const subs = [
+      explorer.onDidChangeHost((h) => this.changed.fire(this.nodes.get(hostKey(h)))),
+      explorer.onDidChangeAll(() => this.changed.fire(undefined)),
+    ];
+    return { dispose: () => subs.forEach((d) => d.dispose()) };
+  }
 
   setHosts(hosts: HostConfig[]): void {
     this.hosts = hosts;
+    this.explorer?.setHosts(hosts);
     this.changed.fire(undefined);
   }
 
@@ -42,6 +68,7 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
 
   /** Probe every host (bounded concurrency); each finished probe refreshes only its own item. */
   async refresh(hosts = this.hosts): Promise<void> {
+    this.explorer?.invalidate(hosts);
     const expected = await this.expectedConfig().catch(() => undefined);
     const queue = [...hosts];
     const worker = async (): Promise<void> => {
@@ -76,12 +103,51 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
       case 'group':
         return node.hosts.map((host) => this.hostNode(host));
       case 'host':
-        return [{ kind: 'service', host: node.host }, { kind: 'config', host: node.host }, { kind: 'backups', host: node.host }];
+        return this.hostChildren(node.host);
+      case 'service':
+        return this.serviceChildren(node.host);
       case 'backups':
         return this.backups(node.host);
+      case 'explorer':
+        return (node.spec.children ?? []).map((spec) => ({ kind: 'explorer', host: node.host, spec }));
       default:
         return [];
     }
+  }
+
+  /** The host item's node, as the view knows it (so that change events reach the right item). */
+  hostItemNode(host: HostConfig): Node | undefined {
+    return this.nodes.get(hostKey(host));
+  }
+
+  private async hostChildren(host: HostConfig): Promise<Node[]> {
+    const service: Node = { kind: 'service', host };
+    const config: Node = { kind: 'config', host };
+    const backups: Node = { kind: 'backups', host };
+    const ex = this.explorer;
+    if (!ex) return [service, config, backups];
+    if (!vscode.workspace.isTrusted) {
+      return [service, config, backups, {
+        kind: 'message', icon: 'shield',
+        text: vscode.l10n.t('Trust this workspace to see the host\'s containers'),
+        command: { command: 'workbench.trust.manage', title: vscode.l10n.t('Manage Workspace Trust') },
+      }];
+    }
+    const s = await ex.ensureLoaded(host);
+    if (s.error) {
+      const error: Node = { kind: 'explorerError', host, text: s.error.message, connection: s.error.connection };
+      return s.error.connection ? [error] : [service, config, backups, error];
+    }
+    const out: Node[] = [service, config, backups, ...s.nodes.map((spec): Node => ({ kind: 'explorer', host, spec }))];
+    const f = ex.filter;
+    if (f && !s.nodes.length) out.push({ kind: 'message', icon: 'filter', text: vscode.l10n.t('Nothing matches “{0}”', f.text) });
+    for (const w of s.snapshot?.warnings ?? []) out.push({ kind: 'message', icon: 'warning', text: w, tooltip: w });
+    return out;
+  }
+
+  private serviceChildren(host: HostConfig): Node[] {
+    const rows = this.explorer && vscode.workspace.isTrusted ? this.explorer.peek(host)?.snapshot?.info : undefined;
+    return [...(rows ? serviceRows(rows).map((row): Node => ({ kind: 'serviceInfo', host, row })) : []), { kind: 'journal', host }];
   }
 
   private hostNode(host: HostConfig): Node {
@@ -133,16 +199,43 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
       }
       case 'service': {
         const st = this.status.get(hostKey(node.host));
-        const item = new vscode.TreeItem(vscode.l10n.t('Service: {0}', withDefaults(node.host).service), vscode.TreeItemCollapsibleState.None);
-        item.description = st?.service ?? '';
+        const info = this.explorer?.peek(node.host)?.snapshot?.info;
+        const item = new vscode.TreeItem(vscode.l10n.t('Service: {0}', withDefaults(node.host).service), vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = explorerItemId(node.host, 'service');
+        item.description = [st?.service, info ? `containerd ${info.version}` : undefined].filter(Boolean).join(' · ');
         item.contextValue = `service.${st?.service ?? 'unknown'}`;
         item.iconPath = new vscode.ThemeIcon('gear');
-        item.command = { command: 'containerd.hosts.journal', title: vscode.l10n.t('Show Journal'), arguments: [node] };
+        return item;
+      }
+      case 'serviceInfo':
+        return infoItem(node.host, node.row);
+      case 'journal': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Journal'), vscode.TreeItemCollapsibleState.None);
+        item.id = explorerItemId(node.host, 'service/journal');
+        item.description = `journalctl -u ${withDefaults(node.host).service}`;
+        item.iconPath = new vscode.ThemeIcon('output');
+        item.contextValue = 'journal';
+        item.command = { command: 'containerd.hosts.journal', title: vscode.l10n.t('Follow containerd Journal'), arguments: [node] };
+        return item;
+      }
+      case 'explorer':
+        return specItem(node.host, node.spec);
+      case 'explorerError': {
+        const item = new vscode.TreeItem(
+          node.connection ? vscode.l10n.t('Cannot connect: {0}', firstLine(node.text)) : vscode.l10n.t('Cannot list containers: {0}', firstLine(node.text)),
+          vscode.TreeItemCollapsibleState.None,
+        );
+        item.id = explorerItemId(node.host, 'error');
+        item.tooltip = new vscode.MarkdownString().appendText(node.text).appendMarkdown(`\n\n${vscode.l10n.t('Click to retry.')}`);
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        item.contextValue = 'explorerError';
+        item.command = { command: 'containerd.explorer.retry', title: vscode.l10n.t('Retry'), arguments: [node] };
         return item;
       }
       case 'config': {
         const st = this.status.get(hostKey(node.host));
         const item = new vscode.TreeItem(withDefaults(node.host).configPath, vscode.TreeItemCollapsibleState.None);
+        if (this.explorer) item.id = explorerItemId(node.host, 'config');
         item.description = st?.sync === 'in-sync' ? vscode.l10n.t('in sync') : st?.sync === 'drifted' ? vscode.l10n.t('drifted') : '';
         item.contextValue = 'config';
         item.iconPath = new vscode.ThemeIcon('file-code');
@@ -164,9 +257,48 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
       }
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-        item.iconPath = new vscode.ThemeIcon(node.icon ?? 'info');
+        item.iconPath = new vscode.ThemeIcon(node.icon ?? 'info', node.icon === 'warning' ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.command = node.command;
+        item.tooltip = node.tooltip;
+        item.contextValue = 'message';
         return item;
       }
     }
   }
+
+  /** The parent of a node, for TreeView.reveal (explorer nodes are found again by their path). */
+  getParent(node: Node): vscode.ProviderResult<Node> {
+    if (node.kind === 'host') {
+      const groups = groupHosts(this.hosts);
+      if (groups.size === 1) return undefined;
+      for (const [name, hosts] of groups) if (hosts.includes(node.host)) return { kind: 'group', name, hosts };
+      return undefined;
+    }
+    if (node.kind === 'group' || node.kind === 'message') return undefined;
+    const host = this.nodes.get(hostKey(node.host));
+    if (node.kind === 'serviceInfo' || node.kind === 'journal') return { kind: 'service', host: node.host };
+    if (node.kind === 'backup') return { kind: 'backups', host: node.host };
+    if (node.kind === 'explorer') {
+      const s = this.explorer?.peek(node.host);
+      const parent = s ? findParent(s.nodes, node.spec.id) : undefined;
+      if (parent) return { kind: 'explorer', host: node.host, spec: parent };
+    }
+    return host;
+  }
+}
+
+function firstLine(s: string): string {
+  const l = s.split('\n')[0].trim();
+  return l.length > 120 ? `${l.slice(0, 117)}…` : l;
+}
+
+function findParent(nodes: readonly NodeSpec[], id: string, parent?: NodeSpec): NodeSpec | undefined {
+  for (const n of nodes) {
+    if (n.id === id) return parent;
+    if (n.children) {
+      const p = findParent(n.children, id, n);
+      if (p) return p;
+    }
+  }
+  return undefined;
 }

@@ -8,8 +8,11 @@
 import { setMaxListeners } from 'node:events';
 import type { HostConfig, SshPool } from '../ssh/types';
 import { deploy, type DeployOptions, type DeployPlan, type DeployReport, type Stage } from './pipeline';
+import type { PreflightReport } from '../preflight';
 
-export interface GroupOptions extends Omit<DeployOptions, 'onProgress' | 'confirm' | 'signal'> {
+export interface GroupOptions extends Omit<DeployOptions, 'onProgress' | 'confirm' | 'signal' | 'onPreflightFailed'> {
+  /** A host's preflight failed (preflight 'run'): resolve true to deploy it anyway. Without it the host stops. */
+  onPreflightFailed?: (host: HostConfig, report: PreflightReport) => Promise<boolean>;
   /** Hosts deployed at once (default 4). */
   concurrency?: number;
   stopOnFirstFailure?: boolean;
@@ -69,6 +72,7 @@ export async function deployGroup(
       signal: stop.signal,
       onProgress: (stage, detail) => opts.onHostProgress?.(host, stage, detail),
       confirm: opts.confirm ? (diff) => opts.confirm!(host, diff) : undefined,
+      onPreflightFailed: opts.onPreflightFailed ? (pf) => opts.onPreflightFailed!(host, pf) : undefined,
     });
     r.stages.unshift({ stage: 'connect', ok: true, ms: connectMs });
     return r;

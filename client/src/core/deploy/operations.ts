@@ -63,6 +63,7 @@ export async function listBackups(conn: HostConnection, configPath?: string, opt
  * Put a kept backup set back, through the same path as a deploy: diff, upload, validate with
  * containerd, lock, a new backup of the current files (so a rollback can be undone), swap,
  * restart, health — and the automatic rollback if the restored config fails its health check.
+ * Preflight runs and is reported, but does not stop a rollback (unless the caller says otherwise).
  * `backup` is a BackupInfo, a set's path or its id.
  */
 export async function rollbackTo(conn: HostConnection, backup: BackupInfo | string, opts: DeployOptions = {}): Promise<DeployReport> {
@@ -91,7 +92,8 @@ export async function rollbackTo(conn: HostConnection, backup: BackupInfo | stri
       if (content === undefined) throw new Error(`${set.path}/${f.name} is missing`);
       files.push({ path: f.target, content, kind: kindOf(f.target, f.name) });
     }
-    return await deploy(conn, { files }, opts);
+    // Preflight findings are reported but never block putting a known-good backup back.
+    return await deploy(conn, { files }, { preflight: 'override', ...opts });
   } catch (e) {
     return { host: conn.host.name, ok: false, stages: [], diff: '', error: e instanceof Error ? e.message : String(e) };
   }

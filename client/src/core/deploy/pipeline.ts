@@ -4,7 +4,8 @@
  * call it with a HostConnection (client/src/core/ssh/types.ts).
  *
  * Stages (each reported through onProgress and in DeployReport.stages):
- *   diff → confirm → upload → validate → lock → backup → swap → daemon-reload? → restart → health
+ *   preflight (core/preflight: one read-only probe exec; a failure stops here unless overridden)
+ *   → diff → confirm → upload → validate → lock → backup → swap → daemon-reload? → restart → health
  *   and, when restart or health fails: rollback (restore, daemon-reload?, restart, health).
  *
  * Crash-safety design — what the host holds if the SSH connection drops (or the client dies) at
@@ -65,6 +66,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { createTwoFilesPatch } from 'diff';
 import type { Argv, ExecResult, HostConnection } from '../ssh/types';
+import { formatChecks, runPreflight, summarize, type PreflightOptions, type PreflightReport } from '../preflight';
 
 export type FileKind = 'config.toml' | 'crictl.yaml' | 'systemd-dropin';
 
@@ -79,9 +81,12 @@ export interface DeployFile {
 
 export interface DeployPlan {
   files: DeployFile[];
+  /** The taskserv's containerd `version` (RenderResult.release), for the preflight checks. */
+  taskservRelease?: string;
 }
 
 export type Stage =
+  | 'preflight'
   | 'diff'
   | 'confirm'
   | 'upload'
@@ -119,6 +124,10 @@ export interface DeployReport {
   unchanged?: boolean;
   /** The user declined, or the signal fired before the swap: the host was not changed. */
   cancelled?: boolean;
+  /** The preflight checks (absent with `preflight: 'skip'`). */
+  preflight?: PreflightReport;
+  /** The preflight failed and the caller went on anyway (`preflight: 'override'` or onPreflightFailed). */
+  preflightOverridden?: boolean;
 }
 
 export interface DeployOptions {
@@ -136,6 +145,19 @@ export interface DeployOptions {
   lockWaitMs?: number;
   /** A lock whose heartbeat is older than this is broken (default 2 min). */
   lockStaleMs?: number;
+  /** The caller already holds LOCK_DIR (an install wrapping this deploy, see core/install): do not take it again. */
+  lockHeld?: boolean;
+  /** The containerd binary that validates the config (default `containerd` on the host's PATH). */
+  containerdBinary?: string;
+  /**
+   * Preflight checks (core/preflight) before anything is read or uploaded. 'run' (default): a
+   * failed check stops the deploy unless onPreflightFailed resolves true; 'override': run and
+   * report them but go on (the caller decided knowingly); 'skip': do not run them.
+   */
+  preflight?: 'run' | 'override' | 'skip';
+  /** Ask whether to deploy despite a failed preflight (a modal, a prompt); without it a failure stops. */
+  onPreflightFailed?: (report: PreflightReport) => Promise<boolean>;
+  preflightOptions?: PreflightOptions;
 }
 
 export const LOCK_DIR = '/run/containerd-taskserv.lock';
@@ -168,7 +190,8 @@ export class DeployError extends Error {
 const READ_SCRIPT = `set -e; for f in "$@"; do if [ -e "$f" ]; then printf 'present %s ' "$(sha256sum < "$f" | cut -d' ' -f1)"; base64 -w0 < "$f"; echo; else echo absent; fi; done`;
 
 /** $1 socket ('' = skip ctr), $2 service, $3 invocation id or '', $4 epoch or '', $5 marker: plugins, journal, unit. */
-const HEALTH_SCRIPT = `if [ -n "$1" ]; then ctr --address "$1" --connect-timeout 3s plugins ls 2>&1; echo "$5 ctr=$?"; else echo "$5 ctr=-"; fi
+const HEALTH_SCRIPT = `PATH="$PATH:/usr/local/bin"
+if [ -n "$1" ]; then ctr --address "$1" --connect-timeout 3s plugins ls 2>&1; echo "$5 ctr=$?"; else echo "$5 ctr=-"; fi
 if [ -n "$3" ]; then journalctl "_SYSTEMD_INVOCATION_ID=$3" --no-pager -o cat 2>&1; elif [ -n "$4" ]; then journalctl -u "$2" --since "@$4" --no-pager -o cat 2>&1; fi
 echo "$5 journal"
 systemctl show "$2" -p ActiveState -p SubState -p MainPID`;
@@ -225,6 +248,7 @@ if grep -qF -- "token=$2 " "$1/owner" 2>/dev/null; then rm -rf -- "$1"; fi; true
  */
 const BACKUP_SCRIPT = `set -eu
 trap '' HUP PIPE
+PATH="$PATH:/usr/local/bin"
 root=$1; keep=$2; sock=$3; shift 3
 check() { while [ $# -ge 3 ]; do t=$1; want=$2; shift 3
   if [ -e "$t" ]; then have=$(sha256sum < "$t" | cut -d' ' -f1); else have=absent; fi
@@ -508,13 +532,13 @@ export async function checkHealth(conn: HostConnection, o: HealthOptions): Promi
 // ---------------------------------------------------------------------------------------------
 // Lock
 
-interface HeldLock {
+export interface HeldLock {
   token: string;
   note: string;
   release(): Promise<void>;
 }
 
-async function acquireLock(
+export async function acquireLock(
   conn: HostConnection,
   o: { targets: string[]; signal?: AbortSignal; waitMs: number; staleMs: number; onWait: (msg: string) => void },
 ): Promise<HeldLock> {
@@ -590,6 +614,27 @@ export async function deploy(conn: HostConnection, plan: DeployPlan, opts: Deplo
   let swapped = false;
   try {
     checkPlan(plan);
+    // 0. preflight: does the host offer what the config needs? Before anything is uploaded.
+    const pfMode = opts.preflight ?? 'run';
+    if (pfMode !== 'skip') {
+      await step('preflight', async () => {
+        const cfgFile = plan.files.find((f) => f.kind === 'config.toml' && !f.remove);
+        const crictl = plan.files.find((f) => f.kind === 'crictl.yaml' && !f.remove);
+        const pf = await runPreflight(
+          conn,
+          { config: cfgFile?.content, configSource: cfgFile ? `the new ${cfgFile.path}` : undefined, crictl: crictl?.content, taskservRelease: plan.taskservRelease },
+          { signal, containerdBinary: opts.containerdBinary, ...opts.preflightOptions },
+        );
+        report.preflight = pf;
+        if (pf.ok) return pf;
+        if (pfMode === 'override' || (opts.onPreflightFailed && (await opts.onPreflightFailed(pf)))) {
+          report.preflightOverridden = true;
+          return pf;
+        }
+        throw new DeployError(`preflight failed, nothing was changed on the host:\n${formatChecks(pf.checks, { only: ['fail'] }).join('\n')}`, 'preflight');
+      }, (pf) => [`${summarize(pf)}${report.preflightOverridden ? ' — failures overridden' : ''}`, ...formatChecks(pf.checks, { only: ['fail', 'warn'], fixes: false })].join('\n'));
+      checkAbort();
+    }
     // 1. diff
     files = await step('diff', async () => {
       // one round trip: the hashes (what the backup stage compares, byte-exact) and the texts (for the diff)
@@ -651,7 +696,7 @@ export async function deploy(conn: HostConnection, plan: DeployPlan, opts: Deplo
     let expectCri = true;
     await step('validate', async () => {
       if (!cfg) return 'no config.toml in the plan';
-      const r = await run(conn, ['containerd', '--config', cfg.newPath, 'config', 'dump'], { signal, timeoutMs: 60_000 });
+      const r = await run(conn, [opts.containerdBinary ?? 'containerd', '--config', cfg.newPath, 'config', 'dump'], { signal, timeoutMs: 60_000 });
       if (r.code === 127) throw new DeployError('containerd is not installed on the host (cannot validate)', 'validate');
       if (r.code !== 0) throw new DeployError(`containerd rejects the config: ${failure(r)}`, 'validate');
       expectCri = !criDisabled(r.stdout);
@@ -660,7 +705,7 @@ export async function deploy(conn: HostConnection, plan: DeployPlan, opts: Deplo
     checkAbort();
 
     // 4. lock, then backup (which also checks nobody changed the files since the diff)
-    lock = await step('lock', () =>
+    if (!opts.lockHeld) lock = await step('lock', () =>
       acquireLock(conn, {
         targets: files.map((f) => f.path),
         signal,

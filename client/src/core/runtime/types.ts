@@ -38,6 +38,8 @@ export interface RuntimeInfo {
   /** CRI Status `info` map (verbose), parsed JSON where it is JSON. */
   criInfo?: Record<string, unknown>;
   socket: string;
+  /** CRI ImageFsInfo: the image filesystem(s) (absent when CRI is off or in `cli` access). */
+  imageFs?: { mountpoint: string; usedBytes: number; inodesUsed: number }[];
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'paused' | 'unknown';
@@ -86,6 +88,8 @@ export interface ContainerInfo {
   /** task pid where running */
   pid?: number;
   source: 'cri' | 'containerd';
+  /** A pod's sandbox (pause) container: CRI shows it as the pod, containerd as a container (podId = its own id). */
+  sandbox?: boolean;
 }
 
 export interface ImageInfo {
@@ -120,6 +124,11 @@ export interface RuntimeEvent {
   topic: string; // e.g. /tasks/start, /containers/create, /images/update
   namespace: string;
   timestamp: number;
+  /**
+   * What the event is about, when its payload names it: the container ID for /containers/* and
+   * /tasks/*, the image name for /images/*, the namespace for /namespaces/*, the key for /snapshot/*.
+   */
+  subject?: string;
 }
 
 export interface PullProgress {
@@ -131,6 +140,17 @@ export interface ExecSyncResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+}
+
+/** CRI ContainerStats (numbers absent when the runtime does not report them). */
+export interface ContainerStats {
+  /** ms since epoch */
+  timestamp: number;
+  cpuNanoCores?: number;
+  cpuCoreNanoSeconds?: number;
+  memoryWorkingSetBytes?: number;
+  memoryUsageBytes?: number;
+  writableLayerBytes?: number;
 }
 
 export interface RuntimeClient {
@@ -169,6 +189,9 @@ export interface RuntimeClient {
   execSync(namespace: string, id: string, cmd: readonly string[], timeoutS?: number, signal?: AbortSignal): Promise<ExecSyncResult>;
   /** argv that opens an interactive shell in the container (for a pty on the SSH connection). */
   shellArgv(namespace: string, id: string, shell?: string): Promise<{ argv: string[]; sudo: boolean }>;
+
+  /** CRI ContainerStats of a CRI container (optional: absent in `cli` access). */
+  containerStats?(id: string, signal?: AbortSignal): Promise<ContainerStats>;
 
   /** containerd's event stream (all namespaces); resolves when it ends (signal, drop). */
   subscribe(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal): Promise<void>;

@@ -1,0 +1,365 @@
+/*
+ * End-to-end scenario 3 (issue 5): the remote container explorer, against a real test host.
+ *
+ * One host is booted (test/hosts/testHosts.ts) and given containers, a CRI pod and images
+ * (test/e2e/exthost/explorerFixture.ts). Then:
+ *
+ *   UI (code-server + chromium, the packaged .vsix, checked on the screen): the workspace settings
+ *   name the host (containerd.hosts; key and known_hosts as machine settings); the Hosts view lists
+ *   it; expanding it shows its namespaces (k8s.io, default), the CRI pod with its container, the
+ *   plain containers and the images; "Show Logs" on the CRI container opens the log viewer
+ *   (webview), which shows the container's output.
+ *
+ *   Extension host (mocha, test/e2e/exthost/explorerSuite.ts, bundled here): the tree read through
+ *   the extension's TreeDataProvider equals what `ctr` over ssh lists; events refresh it, a hidden
+ *   view or a collapsed host watches nothing; the commands act on the host; a host that is down
+ *   shows an error with Retry and does not hold up the others.
+ *
+ *   node scripts/build.mjs && HOSTS_BASE=... E2E_HOME=... node --test out/test/e2e/scenario3-explorer.test.js
+ *
+ * Skipped when the e2e prerequisites or the test hosts are missing; a failure with CI=true.
+ * Screenshots: test-results/e2e/s3-*.png; with E2E_UPDATE_DOCS_IMAGES=1 and the UI part passing,
+ * s3-01-tree.png is copied to docs/images/explorer.png. E2E_VSIX=/path/x.vsix uses that .vsix
+ * instead of running `npm run package`; E2E_EXTENSION_PATH (a folder with package.json and dist/)
+ * replaces the repo root as the extension of the extension-host part.
+ */
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  REPO_ROOT,
+  RESULTS_DIR,
+  e2eGate,
+  launchBrowser,
+  mochaLines,
+  openWorkbench,
+  packageExtension,
+  runCommand,
+  runExtensionTests,
+  screenshot,
+  startCodeServer,
+  type Browser,
+  type CodeServer,
+} from './codeserver';
+import { bootHosts, ensureHostsPrereqs, hostsSkipReason, stopHosts, HOSTS_KNOWN_HOSTS, type TestHost } from '../hosts/testHosts';
+import { createSshPool } from '../../client/src/core/ssh';
+import { connectRuntime } from '../../client/src/core/runtime';
+import { CRI_CONTAINER, LOG_MARK, PLAIN_CREATED, PLAIN_RUNNING, POD_NAME, REGISTRY_IMAGE, ctrInventory, hostSettings, prepareHost, prepareRegistry, runCriPod } from './exthost/explorerFixture';
+import type { Locator, Page } from 'playwright-core';
+
+const FIXTURE = path.join(REPO_ROOT, 'test', 'e2e', 'workspace');
+const EXTENSION = process.env.E2E_EXTENSION_PATH ?? REPO_ROOT;
+const DOCS_IMAGE = { from: 's3-01-tree.png', to: 'explorer.png' };
+
+const gate = e2eGate('e2e scenario 3 (container explorer)');
+const hostsSkip = hostsSkipReason();
+const skip = gate.skip || hostsSkip;
+if (hostsSkip && !gate.skip) console.log(`# skipping e2e scenario 3: ${hostsSkip}`);
+
+const noPrompts = {
+  confirmHostKey: async () => false,
+  passphrase: async () => undefined,
+  password: async () => undefined,
+  sudoPassword: async () => undefined,
+  forget: async () => undefined,
+};
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * containerd.ssh.* are machine-scoped: a remote window (code-server's workbench is one) reads them
+ * from the remote machine's settings. An empty ssh config keeps the fake home's ~/.ssh/config out.
+ */
+function writeMachineSettings(server: CodeServer, extra: Record<string, unknown> = {}): void {
+  const emptySshConfig = path.join(server.runDir, 'ssh_config');
+  fs.writeFileSync(emptySshConfig, '');
+  const machine = { 'containerd.ssh.knownHostsFile': HOSTS_KNOWN_HOSTS, 'containerd.ssh.configFile': emptySshConfig, ...extra };
+  fs.mkdirSync(path.join(server.userDataDir, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(server.userDataDir, 'Machine', 'settings.json'), JSON.stringify(machine, null, 2));
+  const userFile = path.join(server.userDataDir, 'User', 'settings.json');
+  fs.writeFileSync(userFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(userFile, 'utf8')), ...machine }, null, 2));
+}
+
+async function bundleSuite(): Promise<string> {
+  const esbuild = createRequire(path.join(REPO_ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
+  const outdir = path.join(REPO_ROOT, 'out', 'exthost-explorer');
+  await esbuild.build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { index: 'test/e2e/exthost/explorerSuite.ts' },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  });
+  return path.join(outdir, 'index');
+}
+
+describe('e2e scenario 3: the container explorer on a test host', { skip }, () => {
+  let host: TestHost;
+  const timings: Record<string, number> = {};
+
+  before(async () => {
+    if (gate.unavailable) throw new Error(`${gate.unavailable}\n(CI=true, so this is a failure, not a skip)`);
+    const missing = ensureHostsPrereqs();
+    if (missing.length) throw new Error(`test hosts unavailable (CI=true, so this is a failure): ${missing.join(', ')}`);
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    for (const f of fs.readdirSync(RESULTS_DIR)) if (/^(s3-|explorer-exthost).*\.(png|json|txt|log)$/.test(f)) fs.rmSync(path.join(RESULTS_DIR, f));
+    let t0 = Date.now();
+    [host] = await bootHosts(1);
+    timings.bootHost = Date.now() - t0;
+    t0 = Date.now();
+    await prepareHost(host);
+    await prepareRegistry(host); // an image the extension-host suite pulls through CRI
+    const pool = createSshPool({ credentials: noPrompts, knownHostsPath: HOSTS_KNOWN_HOSTS });
+    try {
+      const rt = await connectRuntime(await pool.get({ name: host.name, host: host.address, port: host.port, user: 'root', identityFile: host.rootKey }));
+      try {
+        await runCriPod(rt);
+      } finally {
+        rt.close();
+      }
+    } finally {
+      pool.closeAll();
+    }
+    timings.fixture = Date.now() - t0;
+    fs.writeFileSync(path.join(RESULTS_DIR, 's3-host-inventory.json'), JSON.stringify(await ctrInventory(host), null, 1));
+  }, { timeout: 25 * 60_000 });
+
+  after(async () => {
+    console.log(`# timings (ms): ${JSON.stringify(timings)}`);
+    await stopHosts();
+  }, { timeout: 2 * 60_000 });
+
+  // ------------------------------------------------------------------------------------------
+  // On the screen
+  // ------------------------------------------------------------------------------------------
+
+  describe('s3 UI: Hosts view → namespaces → pods, containers, images; logs in the log viewer', () => {
+    let server: CodeServer | undefined;
+    let browser: Browser | undefined;
+    let page: Page;
+    const failed: string[] = [];
+    const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      try {
+        return await fn();
+      } catch (e) {
+        failed.push(name);
+        if (page) await screenshot(page, `s3-failure-${name}`);
+        throw e;
+      } finally {
+        timings[name] = Date.now() - t0;
+      }
+    };
+    const hostName = () => `explorer-${host.name}`;
+    const pane = () => page.locator('[id="workbench.view.extension.containerd"]');
+    /** The tree row whose label is exactly `label` (or matches it) in the Hosts view. */
+    const treeRow = (label: string | RegExp): Locator =>
+      pane()
+        .locator('.monaco-list-row')
+        .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? new RegExp(`^${escapeRe(label)}$`) : label }) })
+        .first();
+
+    async function expand(row: Locator): Promise<void> {
+      await row.waitFor({ timeout: 60_000 });
+      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+      const deadline = Date.now() + 60_000;
+      while ((await row.getAttribute('aria-expanded')) !== 'true') {
+        if (Date.now() > deadline) throw new Error(`tree row ${await row.innerText()} did not expand`);
+        await page.waitForTimeout(100);
+      }
+    }
+
+    /** The text of the rows the view renders, top to bottom. */
+    async function rows(): Promise<string[]> {
+      // (runs in the page; `any` because this file is compiled without DOM typings)
+      return pane().locator('.monaco-list-row').evaluateAll((els: any[]) =>
+        els
+          .map((e: any) => ({ top: parseFloat(e.style.top) || 0, text: String(e.innerText || '').replace(/\s+/g, ' ').trim() }))
+          .sort((a, b) => a.top - b.top)
+          .map((r) => r.text),
+      );
+    }
+
+    before(async () => {
+      const pkg = packageExtension({ logName: 'scenario3-npm-run-package.log' });
+      console.log(`# packaged ${path.relative(REPO_ROOT, pkg.vsix)} in ${pkg.ms} ms`);
+      timings.package = pkg.ms;
+      const t0 = Date.now();
+      server = await startCodeServer({ workspace: FIXTURE, vsix: [pkg.vsix], label: 'scenario3', settings: { 'workbench.editor.enablePreview': false } });
+      writeMachineSettings(server);
+      // the host as a workspace setting (what a team would commit); key and known_hosts are machine settings
+      const { 'containerd.hosts': hosts } = hostSettings(host, HOSTS_KNOWN_HOSTS);
+      fs.mkdirSync(path.join(server.workspaceDir, '.vscode'), { recursive: true });
+      const wsFile = path.join(server.workspaceDir, '.vscode', 'settings.json');
+      const ws = fs.existsSync(wsFile) ? (JSON.parse(fs.readFileSync(wsFile, 'utf8')) as Record<string, unknown>) : {};
+      fs.writeFileSync(wsFile, JSON.stringify({ ...ws, 'containerd.hosts': hosts }, null, 2));
+      browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
+      page = browser.page;
+      await openWorkbench(page, server);
+      timings.startup = Date.now() - t0;
+    }, { timeout: 10 * 60_000 });
+
+    after(async () => {
+      if (browser) {
+        if (browser.consoleErrors.length) fs.writeFileSync(path.join(RESULTS_DIR, 's3-browser-console-errors.txt'), browser.consoleErrors.join('\n'));
+        await browser.close();
+      }
+      if (server) await server.stop();
+      if (process.env.E2E_UPDATE_DOCS_IMAGES === '1') {
+        if (failed.length || !fs.existsSync(path.join(RESULTS_DIR, DOCS_IMAGE.from))) {
+          console.log(`# not updating docs/images: failed=${JSON.stringify(failed)}`);
+        } else {
+          fs.copyFileSync(path.join(RESULTS_DIR, DOCS_IMAGE.from), path.join(REPO_ROOT, 'docs', 'images', DOCS_IMAGE.to));
+          console.log(`# docs/images/${DOCS_IMAGE.to} <- test-results/e2e/${DOCS_IMAGE.from}`);
+        }
+      }
+    }, { timeout: 60_000 });
+
+    test('s3: the Hosts view lists the host; expanding it shows namespaces, the pod, containers and images', { timeout: 5 * 60_000 }, () => timed('tree', async () => {
+      assert.ok(server && browser, 'set-up did not complete');
+      const icon = page.locator('.activitybar .action-item a[aria-label^="containerd"]').first();
+      try {
+        await icon.waitFor({ timeout: 30_000 });
+        if (!(await pane().isVisible())) await icon.click();
+        await pane().waitFor({ state: 'visible', timeout: 10_000 });
+      } catch {
+        await runCommand(page, 'containerd: Focus on Hosts View');
+      }
+      // a wider side bar, so that descriptions are readable in the screenshot
+      const side = await page.locator('.part.sidebar').first().boundingBox().catch(() => null);
+      if (side && side.width < 560) {
+        await page.mouse.move(side.x + side.width + 1, side.y + side.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(side.x + 600, side.y + side.height / 2, { steps: 5 });
+        await page.mouse.up();
+        await page.waitForTimeout(300);
+      }
+      const hostRow = treeRow(hostName());
+      await hostRow.waitFor({ timeout: 60_000 });
+      await expand(hostRow);
+      // k8s.io comes expanded (the CRI namespace), default collapsed
+      const k8s = treeRow('k8s.io');
+      await k8s.waitFor({ timeout: 90_000 });
+      assert.match((await k8s.innerText()).replace(/\s+/g, ' '), /1 pod · 1 container/);
+      await expand(k8s);
+      const pod = treeRow(POD_NAME);
+      await expand(pod);
+      const talker = treeRow(CRI_CONTAINER);
+      await talker.waitFor({ timeout: 30_000 });
+      assert.match((await talker.innerText()).replace(/\s+/g, ' '), /running · busybox:latest/);
+      const def = treeRow('default');
+      await expand(def);
+      await treeRow(PLAIN_RUNNING).waitFor({ timeout: 30_000 });
+      await treeRow(PLAIN_CREATED).waitFor({ timeout: 30_000 });
+      // the Images folders (one per namespace): open the one of default
+      const images = pane().locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^Images$/ }) });
+      assert.equal(await images.count(), 2, 'one Images folder per namespace');
+      await expand(images.last());
+      await pane().locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^busybox:latest$/ }) }).first().waitFor({ timeout: 30_000 });
+      const shown = await rows();
+      fs.writeFileSync(path.join(RESULTS_DIR, 's3-tree-rows.json'), JSON.stringify(shown, null, 1));
+      for (const want of [hostName(), 'k8s.io', POD_NAME, CRI_CONTAINER, 'default', PLAIN_RUNNING, PLAIN_CREATED, 'busybox:latest']) {
+        assert.ok(shown.some((r) => r.startsWith(want)), `no row ${want} in ${JSON.stringify(shown)}`);
+      }
+      assert.ok(shown.some((r) => /^created-b\s*created ·/.test(r)), `created-b is not shown as created: ${JSON.stringify(shown)}`);
+      assert.ok(shown.some((r) => /^talker\s*running ·/.test(r)), `talker is not shown as running: ${JSON.stringify(shown)}`);
+      await treeRow(CRI_CONTAINER).hover(); // shows its inline actions (logs, shell)
+      await page.waitForTimeout(400);
+      await screenshot(page, 's3-01-tree');
+    }));
+
+    test('s3: Show Logs on the CRI container opens the log viewer with its output', { timeout: 3 * 60_000 }, () => timed('logs', async () => {
+      const talker = treeRow(CRI_CONTAINER);
+      await talker.click({ button: 'right' });
+      const item = page.locator('.context-view .monaco-menu .action-item', { hasText: /^\s*Show Logs\s*$/ }).first();
+      await item.waitFor({ timeout: 15_000 });
+      await screenshot(page, 's3-02-context-menu');
+      await item.click();
+      // the log viewer is a webview: its document lives in nested iframes
+      const deadline = Date.now() + 60_000;
+      let found = '';
+      while (!found) {
+        for (const frame of page.frames()) {
+          const text = await frame.evaluate('document.body ? document.body.innerText : ""').then(String, () => '');
+          if (text.includes(LOG_MARK)) {
+            found = text;
+            break;
+          }
+        }
+        if (found) break;
+        if (Date.now() > deadline) throw new Error(`no webview shows ${LOG_MARK} within 60 s`);
+        await page.waitForTimeout(500);
+      }
+      assert.match(found, /tick \d+/, 'the log viewer shows the ticks after the first line');
+      await page.waitForTimeout(500);
+      await screenshot(page, 's3-03-logs');
+    }));
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // In the extension host
+  // ------------------------------------------------------------------------------------------
+
+  describe('s3 extension host: the tree against ctr, events, commands', () => {
+    let server: CodeServer | undefined;
+    let browser: Browser | undefined;
+    let testsPath = '';
+
+    before(async () => {
+      assert.ok(fs.existsSync(path.join(EXTENSION, 'dist/client.js')), `${EXTENSION}/dist/client.js is missing: run the build first`);
+      // the UI part may have changed the host: the suite starts from the fixture's state
+      const pool = createSshPool({ credentials: noPrompts, knownHostsPath: HOSTS_KNOWN_HOSTS });
+      try {
+        const rt = await connectRuntime(await pool.get({ name: host.name, host: host.address, port: host.port, user: 'root', identityFile: host.rootKey }));
+        try {
+          await runCriPod(rt);
+        } finally {
+          rt.close();
+        }
+      } finally {
+        pool.closeAll();
+      }
+      testsPath = await bundleSuite();
+      const settings = hostSettings(host, HOSTS_KNOWN_HOSTS);
+      const down = { name: 'down-host', host: '127.0.0.1', port: 1, user: 'root', group: 'explorer-test' };
+      settings['containerd.hosts'] = [...(settings['containerd.hosts'] as object[]), down];
+      settings['containerd.explorer.pollInterval'] = 0; // only events may refresh the tree
+      delete settings['containerd.ssh.knownHostsFile'];
+      process.env.EXPLORER_TEST_HOST = JSON.stringify({
+        name: `explorer-${host.name}`, address: host.address, port: host.port, key: host.rootKey, knownHosts: HOSTS_KNOWN_HOSTS, downName: down.name,
+        registryImage: REGISTRY_IMAGE,
+      });
+      server = await startCodeServer({ workspace: FIXTURE, smokeTestDriver: true, label: 'exthost-explorer', settings });
+      // machine-overridable: a remote window takes containerd.hosts from the machine (or workspace) settings
+      writeMachineSettings(server, { 'containerd.hosts': settings['containerd.hosts'] });
+      browser = await launchBrowser();
+    }, { timeout: 10 * 60_000 });
+
+    after(async () => {
+      if (browser) await browser.close();
+      if (server) await server.stop();
+    }, { timeout: 60_000 });
+
+    test('the explorer suite passes inside the extension host', { timeout: 10 * 60_000 }, async () => {
+      assert.ok(server && browser, 'set-up did not complete');
+      const t0 = Date.now();
+      const r = await runExtensionTests({ server, browser, extensionDevelopmentPath: EXTENSION, extensionTestsPath: testsPath, timeoutMs: 9 * 60_000 });
+      timings.exthost = Date.now() - t0;
+      await screenshot(browser.page, 'explorer-exthost-final');
+      const lines = mochaLines(r.log);
+      fs.writeFileSync(path.join(RESULTS_DIR, 'explorer-exthost-mocha.log'), lines.join('\n'));
+      fs.writeFileSync(path.join(RESULTS_DIR, 'explorer-exthost-codeAutomationLog.log'), r.log.join('\n'));
+      console.log(lines.join('\n'));
+      assert.equal(r.timedOut, false, `no codeAutomationExit within the timeout; last log lines:\n${r.log.slice(-30).join('\n')}`);
+      assert.ok(lines.some((l) => /\d+ passing/.test(l)), `no mocha summary in the log:\n${r.log.slice(-60).join('\n')}`);
+      assert.equal(r.exitCode, 0, `mocha failed inside the extension host:\n${lines.join('\n')}`);
+    });
+  });
+});
