@@ -8,7 +8,9 @@
  *   name the host (containerd.hosts; key and known_hosts as machine settings); the Hosts view lists
  *   it; expanding it shows its namespaces (k8s.io, default), the CRI pod with its container, the
  *   plain containers and the images; "Show Logs" on the CRI container opens the log viewer
- *   (webview), which shows the container's output.
+ *   (webview), which shows the container's output; the context menu of a created container offers
+ *   Start and Remove… but not Stop, Open Shell or Show Logs; Remove… asks first (Cancel keeps it,
+ *   Remove deletes it on the host and from the tree).
  *
  *   Extension host (mocha, test/e2e/exthost/explorerSuite.ts, bundled here): the tree read through
  *   the extension's TreeDataProvider equals what `ctr` over ssh lists; events refresh it, a hidden
@@ -19,7 +21,7 @@
  *
  * Skipped when the e2e prerequisites or the test hosts are missing; a failure with CI=true.
  * Screenshots: test-results/e2e/s3-*.png; with E2E_UPDATE_DOCS_IMAGES=1 and the UI part passing,
- * s3-01-tree.png is copied to docs/images/explorer.png. E2E_VSIX=/path/x.vsix uses that .vsix
+ * s3-03-logs.png (the tree beside the log viewer) is copied to docs/images/explorer.png. E2E_VSIX=/path/x.vsix uses that .vsix
  * instead of running `npm run package`; E2E_EXTENSION_PATH (a folder with package.json and dist/)
  * replaces the repo root as the extension of the extension-host part.
  */
@@ -51,7 +53,7 @@ import type { Locator, Page } from 'playwright-core';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'e2e', 'workspace');
 const EXTENSION = process.env.E2E_EXTENSION_PATH ?? REPO_ROOT;
-const DOCS_IMAGE = { from: 's3-01-tree.png', to: 'explorer.png' };
+const DOCS_IMAGE = { from: 's3-03-logs.png', to: 'explorer.png' };
 
 const gate = e2eGate('e2e scenario 3 (container explorer)');
 const hostsSkip = hostsSkipReason();
@@ -244,6 +246,10 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
       const hostRow = treeRow(hostName());
       await hostRow.waitFor({ timeout: 60_000 });
       await expand(hostRow);
+      // the Service item: version, CRI and its conditions, the access path
+      await expand(treeRow(/^Service: /));
+      await treeRow('RuntimeReady').waitFor({ timeout: 60_000 });
+      await treeRow(/^containerd \d+\.\d+\.\d+/).waitFor({ timeout: 10_000 });
       // k8s.io comes expanded (the CRI namespace), default collapsed
       const k8s = treeRow('k8s.io');
       await k8s.waitFor({ timeout: 90_000 });
@@ -265,7 +271,7 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
       await pane().locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^busybox:latest$/ }) }).first().waitFor({ timeout: 30_000 });
       const shown = await rows();
       fs.writeFileSync(path.join(RESULTS_DIR, 's3-tree-rows.json'), JSON.stringify(shown, null, 1));
-      for (const want of [hostName(), 'k8s.io', POD_NAME, CRI_CONTAINER, 'default', PLAIN_RUNNING, PLAIN_CREATED, 'busybox:latest']) {
+      for (const want of [hostName(), 'RuntimeReady', 'k8s.io', POD_NAME, CRI_CONTAINER, 'default', PLAIN_RUNNING, PLAIN_CREATED, 'busybox:latest']) {
         assert.ok(shown.some((r) => r.startsWith(want)), `no row ${want} in ${JSON.stringify(shown)}`);
       }
       assert.ok(shown.some((r) => /^created-b\s*created ·/.test(r)), `created-b is not shown as created: ${JSON.stringify(shown)}`);
@@ -298,8 +304,41 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
         await page.waitForTimeout(500);
       }
       assert.match(found, /tick \d+/, 'the log viewer shows the ticks after the first line');
-      await page.waitForTimeout(500);
+      await page.mouse.move(700, 880); // no tooltip in the screenshot
+      await page.waitForTimeout(800);
       await screenshot(page, 's3-03-logs');
+    }));
+
+    test('s3: Remove… asks first: Cancel keeps the container, Remove deletes it on the host', { timeout: 3 * 60_000 }, () => timed('remove', async () => {
+      const dialog = () => page.locator('.monaco-dialog-box').filter({ visible: true }).first();
+      const remove = async (button: string) => {
+        await treeRow(PLAIN_CREATED).click({ button: 'right' });
+        const item = page.locator('.context-view .monaco-menu .action-item', { hasText: /^\s*Remove…\s*$/ }).first();
+        await item.waitFor({ timeout: 15_000 });
+        // only what fits a created container: no Stop, no Open Shell, no Show Logs (not a CRI container)
+        const labels = (await page.locator('.context-view .monaco-menu .action-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+        fs.writeFileSync(path.join(RESULTS_DIR, 's3-created-menu.json'), JSON.stringify(labels, null, 1));
+        for (const no of ['Stop', 'Open Shell', 'Show Logs']) assert.ok(!labels.includes(no), `${no} offered on a created plain container: ${JSON.stringify(labels)}`);
+        assert.ok(labels.includes('Start'), `no Start on a created container: ${JSON.stringify(labels)}`);
+        await item.click();
+        await dialog().waitFor({ timeout: 15_000 });
+        assert.match(await dialog().innerText(), new RegExp(`Remove container ${PLAIN_CREATED} on ${escapeRe(hostName())}\\?`));
+        if (button === 'Remove') await screenshot(page, 's3-04-remove-confirm');
+        await dialog().locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${button}\\s*$`) }).first().click();
+        await page.locator('.monaco-dialog-box').filter({ visible: true }).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+      };
+      const listed = async () => (await host.ssh(['ctr', '-n', 'default', 'containers', 'ls', '-q'])).stdout.split('\n').map((l) => l.trim());
+      await remove('Cancel');
+      await page.waitForTimeout(1000);
+      assert.ok((await listed()).includes(PLAIN_CREATED), 'Cancel removed the container');
+      await treeRow(PLAIN_CREATED).waitFor({ timeout: 5_000 });
+      await remove('Remove');
+      const deadline = Date.now() + 30_000;
+      while ((await listed()).includes(PLAIN_CREATED)) {
+        if (Date.now() > deadline) throw new Error(`${PLAIN_CREATED} is still on the host after Remove`);
+        await page.waitForTimeout(250);
+      }
+      await treeRow(PLAIN_CREATED).waitFor({ state: 'detached', timeout: 30_000 });
     }));
   });
 
@@ -314,7 +353,8 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
 
     before(async () => {
       assert.ok(fs.existsSync(path.join(EXTENSION, 'dist/client.js')), `${EXTENSION}/dist/client.js is missing: run the build first`);
-      // the UI part may have changed the host: the suite starts from the fixture's state
+      // the UI part changed the host: the suite starts from the fixture's state
+      await prepareHost(host);
       const pool = createSshPool({ credentials: noPrompts, knownHostsPath: HOSTS_KNOWN_HOSTS });
       try {
         const rt = await connectRuntime(await pool.get({ name: host.name, host: host.address, port: host.port, user: 'root', identityFile: host.rootKey }));

@@ -664,6 +664,22 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     assert.equal((await proc.exited).code, 7);
   });
 
+  live('spawn: at most 5 long-lived channels per host, execs keep working beside them', async () => {
+    const conn = await pool(credentials(), knownHosts()).get(host());
+    const procs = [];
+    for (let i = 0; i < 5; i++) procs.push(await conn.spawn(['sleep', '60']));
+    const refused = await rejectsWith(conn.spawn(['sleep', '60']), 'other', /long-running channels/);
+    assert.ok(refused);
+    // short commands still run (they have their own slots within sshd's MaxSessions)
+    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => conn.exec(['echo', String(i)])));
+    assert.deepEqual(rs.map((r) => r.stdout.trim()), ['0', '1', '2', '3', '4', '5']);
+    procs[0].kill();
+    await procs[0].exited;
+    const again = await conn.spawn(['sleep', '60']);
+    for (const p of [...procs.slice(1), again]) p.kill();
+    await Promise.all([...procs.slice(1), again].map((p) => p.exited));
+  });
+
   live('changed host key is refused; after a restart the pool reconnects', async () => {
     const s2 = new Sshd();
     cleanups.push(() => s2.dispose());

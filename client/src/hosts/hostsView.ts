@@ -115,11 +115,6 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
     }
   }
 
-  /** The host item's node, as the view knows it (so that change events reach the right item). */
-  hostItemNode(host: HostConfig): Node | undefined {
-    return this.nodes.get(hostKey(host));
-  }
-
   private async hostChildren(host: HostConfig): Promise<Node[]> {
     const service: Node = { kind: 'service', host };
     const config: Node = { kind: 'config', host };
@@ -186,6 +181,8 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
         const item = new vscode.TreeItem(node.host.name, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `host:${hostKey(node.host)}`;
         item.description = this.probing.has(hostKey(node.host)) ? vscode.l10n.t('checking…') : description;
+        const m = this.explorer?.filter ? this.explorer.matches(node.host) : undefined;
+        if (m) item.description = `${item.description} · ${vscode.l10n.t('{0} match(es)', m.containers + m.pods + m.images)}`;
         item.contextValue = context;
         item.tooltip = new vscode.MarkdownString(`**${node.host.name}** — \`${hostKey(node.host)}\`${st?.error ? `\n\n${st.error}` : ''}`);
         item.iconPath = !st

@@ -208,7 +208,11 @@ function defineTests(root: Mocha.Suite): void {
     await waitFor('the event stream of the host', () => api.explorer.stats().subscribed.includes(key));
     const before = api.explorer.stats().counts[key]?.events ?? 0;
     await ssh(h, ['ctr', '-n', 'default', 'run', '-d', 'docker.io/library/busybox:latest', 'by-event']);
-    const n = await waitFor('by-event in the tree', () => containerNamed('by-event'), 20_000);
+    // created, then its task started: two events, the tree follows both
+    const n = await waitFor('by-event running in the tree', async () => {
+      const c = await containerNamed('by-event');
+      return c?.spec?.container?.state === 'running' && c;
+    }, 20_000);
     assert.equal(n.spec!.contextValue, 'container.running.plain');
     assert.ok(api.explorer.stats().counts[key].events > before, 'no event was counted: the tree was not refreshed by an event');
     assert.deepEqual(api.explorer.stats().polling, [], 'pollInterval 0: no poll timer');

@@ -66,8 +66,13 @@ const DEFAULTS = {
   promptTimeoutMs: 300_000,
   maxOutputBytes: 16 * 1024 * 1024,
 };
-/** OpenSSH's MaxSessions defaults to 10 sessions per connection (exec and sftp each use one). */
-const MAX_CONCURRENT_EXEC = 8;
+/**
+ * OpenSSH's MaxSessions defaults to 10 sessions per connection; exec, sftp and every spawned
+ * channel (runtime bridges, log follows, terminals) each use one. Budget: 1 sftp + 4 short execs
+ * (queued beyond that) + 5 long-lived spawns (refused beyond that, with a clear message).
+ */
+const MAX_CONCURRENT_EXEC = 4;
+const MAX_SPAWNED = 5;
 const MAX_JUMP_DEPTH = 8;
 const DEFAULT_HOST_KEY_ALGOS = [
   'ssh-ed25519',
@@ -233,6 +238,8 @@ interface Entry {
   closed: boolean;
   sftp?: Promise<SFTPWrapper>;
   execSlots: Semaphore;
+  /** long-lived channels open now (spawn) */
+  spawned: number;
   onClose: Set<() => void>;
 }
 
@@ -300,6 +307,7 @@ class Pool implements SshPool {
       ready: undefined as unknown as Promise<Client>,
       closed: false,
       execSlots: new Semaphore(MAX_CONCURRENT_EXEC),
+      spawned: 0,
       onClose: new Set(),
     };
     this.entries.set(key, entry);
@@ -872,19 +880,18 @@ class Pool implements SshPool {
     });
   }
   /**
-   * A long-lived command on its own channel (no exec slot: it may live for hours). Output goes
-   * through our own streams so that, with a sudo password, sudo's prompt and anything echoed
-   * before the command starts never reach the caller.
+   * A long-lived command on its own channel (not an exec slot: it may live for hours; at most
+   * MAX_SPAWNED per connection). The command runs behind a tiny wrapper that prints a marker and
+   * its PID before exec'ing it: output reaches the caller only from there on (so sudo's prompt or
+   * an echoed password never does), and kill() can really end it — OpenSSH ignores the `signal`
+   * channel request and, without a pty, lets a command outlive its closed channel.
    */
   async spawn(e: Entry, host: HostConfig, argv: Argv, opts: SpawnOptions): Promise<RemoteProcess> {
     const what = `${commandLine(argv)} on ${e.label}`;
     if (opts.signal?.aborted) throw cancelled(what);
     const mode = effectiveSudoMode(host);
     const usePassword = !!opts.sudo && mode === 'password';
-    let full: string[];
     let sudoPassword: string | undefined;
-    let promptMark = '';
-    let readyMark = '';
     if (usePassword) {
       sudoPassword = await withSignal(
         withTimeout(Promise.resolve().then(() => this.o.credentials.sudoPassword(host)), this.o.promptTimeoutMs, 'sudo password'),
@@ -892,21 +899,36 @@ class Pool implements SshPool {
         what,
       );
       if (sudoPassword === undefined) throw new SshError(`no sudo password for ${e.label}`, 'sudo');
-      const tag = randomBytes(8).toString('hex');
-      promptMark = `[sudo-${tag}]`;
-      readyMark = `[ready-${tag}]`;
-      full = sudoArgv(['sh', '-c', 'printf "%s\\n" "$0" >&2; exec "$@"', readyMark, ...argv], 'password', { prompt: promptMark });
-    } else {
-      full = opts.sudo ? sudoArgv(argv, mode) : [...argv];
     }
+    const tag = randomBytes(8).toString('hex');
+    const promptMark = `[sudo-${tag}]`;
+    const readyMark = `[ready-${tag}]`;
+    const wrapped = ['sh', '-c', 'printf "%s %s\\n" "$0" "$$" >&2; exec "$@"', readyMark, ...argv];
+    const full = !opts.sudo ? wrapped : usePassword ? sudoArgv(wrapped, 'password', { prompt: promptMark }) : sudoArgv(wrapped, mode);
     const cmd = commandLine(full);
     this.log('debug', `ssh: ${e.label}$ ${commandLine(argv)} (spawn${opts.pty ? ', pty' : ''}${opts.sudo ? `, sudo: ${mode}` : ''})`);
     const client = this.liveClient(e);
     const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+    if (e.spawned >= MAX_SPAWNED) {
+      throw new SshError(
+        `${e.label} already has ${MAX_SPAWNED} long-running channels open (log viewers, terminals, runtime bridges); close one and retry`,
+        'other',
+      );
+    }
+    e.spawned++;
+    let counted = true;
+    const uncount = () => {
+      if (counted) {
+        counted = false;
+        e.spawned--;
+      }
+    };
 
     return new Promise<RemoteProcess>((resolve, reject) => {
       let settled = false;
       let channel: ClientChannel | undefined;
+      let remotePid: number | undefined;
+      let closed = false;
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       let exitCode: number | null = null;
@@ -914,7 +936,14 @@ class Pool implements SshPool {
       let resolveExit!: (v: { code: number | null; signal?: string }) => void;
       const exited = new Promise<{ code: number | null; signal?: string }>((r) => (resolveExit = r));
       const kill = () => {
-        if (!channel) return;
+        if (!channel || closed) return;
+        if (remotePid !== undefined) {
+          // the wrapper exec'd the command, so this PID is the command itself
+          const pid = remotePid;
+          remotePid = undefined;
+          void this.exec(e, host, ['kill', '-TERM', String(pid)], { sudo: opts.sudo, timeoutMs: 15_000 })
+            .catch((x: unknown) => this.log('debug', `ssh: kill ${pid} on ${e.label}: ${String(x)}`));
+        }
         try {
           channel.signal('TERM');
         } catch {
@@ -932,6 +961,7 @@ class Pool implements SshPool {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         kill();
+        if (!channel) uncount(); // else: counted down when the channel closes
         reject(x);
       };
       const timer = setTimeout(() => fail(new SshError(`${what}: did not start within ${startTimeoutMs} ms`, 'timeout')), startTimeoutMs);
@@ -948,7 +978,7 @@ class Pool implements SshPool {
         },
         exited,
         resize: (rows, cols) => {
-          if (opts.pty && channel) channel.setWindow(rows, cols, 0, 0);
+          if (opts.pty && channel && !closed) channel.setWindow(rows, cols, 0, 0);
         },
         kill,
       };
@@ -977,60 +1007,53 @@ class Pool implements SshPool {
         const onConnClose = () => kill();
         e.onClose.add(onConnClose);
         ch.on('close', () => {
+          closed = true;
+          uncount();
           e.onClose.delete(onConnClose);
           opts.signal?.removeEventListener('abort', onAbort);
           stdout.end();
           stderr.end();
           if (!settled) {
-            if (usePassword) {
-              return fail(new SshError(`sudo on ${e.label} failed (wrong password or not allowed)`, 'sudo'));
-            }
-            started();
+            if (usePassword) return fail(new SshError(`sudo on ${e.label} failed (wrong password or not allowed)`, 'sudo'));
+            if (opts.sudo) return fail(new SshError(`sudo on ${e.label} failed or is not allowed without a password`, 'sudo'));
+            return fail(new SshError(`${what}: the channel closed before the command started`, 'other'));
           }
           const r: { code: number | null; signal?: string } = { code: exitCode };
           if (exitSignal) r.signal = exitSignal;
           resolveExit(r);
         });
-        if (!usePassword) {
-          ch.pipe(stdout, { end: false });
-          ch.stderr.pipe(stderr, { end: false });
-          return started();
-        }
-        // sudo with a password: watch the stream sudo writes to (stderr; the pty when there is one)
-        // for our prompt marker (answer it once) and the ready marker (the command runs from there).
+        // The wrapper writes "<readyMark> <pid>" to stderr (the pty, when there is one); before it,
+        // sudo may prompt (answered once) — and nothing of that part reaches the caller.
         const watched: NodeJS.ReadableStream = opts.pty ? ch : ch.stderr;
         const other: NodeJS.ReadableStream = opts.pty ? ch.stderr : ch;
         other.pipe(opts.pty ? stderr : stdout, { end: false });
         const pm = Buffer.from(promptMark);
-        const rm = Buffer.from(readyMark);
+        const rm = Buffer.from(readyMark + ' ');
         let pre = Buffer.alloc(0);
         let sent = false;
-        let afterPrompt = false;
         const onData = (b: Buffer) => {
           pre = Buffer.concat([pre, b]);
-          const ip = pre.indexOf(pm);
-          if (!sent && ip >= 0) {
+          const ip = usePassword ? pre.indexOf(pm) : -1;
+          if (ip >= 0 && !sent) {
             sent = true;
-            afterPrompt = true;
             pre = pre.subarray(ip + pm.length);
             ch.write(sudoPassword + '\n');
-          } else if (sent && ip >= 0) {
+          } else if (ip >= 0 && sent) {
             watched.removeListener('data', onData);
             ch.end();
             void Promise.resolve(this.o.credentials.forget(host, 'sudo')).catch(() => undefined);
             return fail(new SshError(`sudo on ${e.label}: incorrect password`, 'sudo'));
           }
           const ir = pre.indexOf(rm);
-          if (ir < 0) {
-            if (pre.length > 65536) pre = pre.subarray(pre.length - Math.max(pm.length, rm.length));
+          const nl = ir >= 0 ? pre.indexOf(0x0a, ir) : -1;
+          if (ir < 0 || nl < 0) {
+            if (pre.length > 65536) pre = pre.subarray(pre.length - 256);
             return;
           }
-          // anything before the ready marker (sudo's lecture, an echoed password) is dropped
-          let rest = pre.subarray(ir + rm.length);
-          if (rest[0] === 0x0d) rest = rest.subarray(1);
-          if (rest[0] === 0x0a) rest = rest.subarray(1);
+          const pid = Number(pre.subarray(ir + rm.length, nl).toString('latin1').trim());
+          if (Number.isInteger(pid) && pid > 1) remotePid = pid;
+          const rest = pre.subarray(nl + 1);
           watched.removeListener('data', onData);
-          void afterPrompt;
           const target = opts.pty ? stdout : stderr;
           if (rest.length) target.write(rest);
           watched.pipe(target, { end: false });
