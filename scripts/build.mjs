@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds everything with esbuild:
-//   dist/client.js  the VS Code extension (vscode external)
+//   dist/client.js  the VS Code extension (vscode external); it loads dist/lsp.js (the language
+//                   client) and dist/hosts.js (SSH, deploy, explorer) on first use
 //   dist/server.js  the language server (also what `containerd-taskserv lsp --stdio` runs)
 //   dist/cli.js     the CLI behind bin/containerd-taskserv
 //   out/test/**     every *.test.ts (and the helpers they import) as runnable CJS, for `node --test`
@@ -43,7 +44,11 @@ function walk(dir, out = []) {
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const jobs = [
+  // client.js is what activation loads (language client, detection, status bar, preview); hosts.js
+  // (SSH, deploy, explorer, gRPC) is required by client.js on first use — see extension.ts.
   esbuild.build({ ...common, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist', external: ['vscode', '*.node'] }),
+  esbuild.build({ ...common, entryPoints: { hosts: 'client/src/hostsMain.ts' }, outdir: 'dist', external: ['vscode', '*.node'] }),
+  esbuild.build({ ...common, entryPoints: { lsp: 'client/src/lsp.ts' }, outdir: 'dist', external: ['vscode'] }),
   esbuild.build({ ...common, entryPoints: { server: 'server/src/server.ts' }, outdir: 'dist' }),
   esbuild.build({ ...common, entryPoints: { cli: 'cli/src/main.ts' }, outdir: 'dist', external: ['vscode', '*.node'] }),
 ];

@@ -68,7 +68,7 @@ function main(argv: string[]): void {
       return;
     case 'version':
     case '--version':
-      process.stdout.write('containerd-taskserv 0.1.0\n');
+      process.stdout.write('containerd-taskserv 0.2.0\n');
       return;
     case 'help':
     case '--help':

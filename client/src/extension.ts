@@ -3,21 +3,18 @@
  * and shows/changes the target release in the status bar. All logic lives in the server or
  * in client/src/core; this file only translates to the VS Code API.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import type { LanguageClient } from 'vscode-languageclient/node';
 import { looksLikeContainerdConfig } from '../../server/src/detect';
 import { pinEdit, RELEASE_CHOICES } from './core/releasePin';
 import { RenderPreview } from './preview';
-import { createSshPool, loadSshConfig, type SshPool, type HostConfig } from './core/ssh';
-import { mergeInventory, type SettingsHost } from './core/hosts/inventory';
-import { VsCodeCredentials } from './hosts/credentials';
-import { HostsView } from './hosts/hostsView';
-import { HostCommands } from './hosts/hostCommands';
-import { registerPreflight } from './hosts/preflightCommands';
-import { addHostToSettings } from './hosts/addHost';
-import { registerInstall } from './hosts/installCommands';
-import { registerExplorer, type ExplorerApi } from './explorer/register';
-import { RENDER_REQUEST, type RenderResult } from '../../server/src/render/types';
+import type { ExplorerApi } from './hostsMain';
+
+/** What activate() returns (the extension's `exports`): the Hosts half, loaded on demand. */
+export interface HostsApi {
+  loadHosts(): Promise<ExplorerApi>;
+}
 
 export const LANGUAGE_ID = 'containerd-toml';
 /** The official KCL extension's language id, which we also contribute for `.k` files. */
@@ -34,34 +31,22 @@ interface DocumentInfo {
 
 let client: LanguageClient | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<ExplorerApi> {
+export async function activate(context: vscode.ExtensionContext): Promise<HostsApi> {
   const log = vscode.window.createOutputChannel('containerd Language Server', { log: true });
   context.subscriptions.push(log);
 
-  const serverModule = context.asAbsolutePath('dist/server.js');
-  const serverOptions: ServerOptions = {
-    run: { module: serverModule, transport: TransportKind.ipc },
-    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
-  };
   const config = () => vscode.workspace.getConfiguration('containerd');
-  const clientOptions: LanguageClientOptions = {
-    // Files and unsaved editors only: the render preview and remote-config views are read-only
-    // views of other files, and diagnostics on them would repeat the source's.
-    documentSelector: [
-      { language: LANGUAGE_ID, scheme: 'file' },
-      { language: LANGUAGE_ID, scheme: 'untitled' },
-      { language: KCL_ID, scheme: 'file' },
-      { language: KCL_ID, scheme: 'untitled' },
-    ],
-    outputChannel: log,
-    initializationOptions: {
+  // vscode-languageclient lives in dist/lsp.js (client/src/lsp.ts), loaded with the first containerd
+  // document — after activation, so opening a TOML file that is not ours costs nothing.
+  const createClient = (): LanguageClient => {
+    const lsp = require(path.join(__dirname, 'lsp.js')) as typeof import('./lsp');
+    return lsp.createLanguageClient(context, log, {
+      languages: [LANGUAGE_ID, KCL_ID],
       defaultRelease: config().get<string>('defaultRelease', 'auto'),
       // With the official KCL extension present, its language server reports KCL syntax errors.
       kclExtension: vscode.extensions.getExtension(KCL_EXTENSION_ID) !== undefined,
-    },
-    synchronize: { configurationSection: 'containerd' },
+    });
   };
-  client = new LanguageClient('containerd', 'containerd Language Server', serverOptions, clientOptions);
 
   // Claim TOML files that are containerd configs (content detection) so that exactly one
   // language, ours or Even Better TOML's, serves each file: no double diagnostics.
@@ -85,8 +70,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Explor
   const isOurs = (doc: vscode.TextDocument): boolean =>
     doc.languageId === LANGUAGE_ID || (doc.languageId === KCL_ID && (/\/taskservs\//.test(doc.uri.path) || /:\s*Containerd\s*=/.test(doc.getText())));
   const ensureStarted = (doc: vscode.TextDocument): void => {
-    if (started || !client || !isOurs(doc)) return;
-    started = client.start().then(() => refreshStatus(), (e: unknown) => log.error(`language server failed to start: ${String(e)}`));
+    if (started || !isOurs(doc)) return;
+    started = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        client = createClient();
+        return client.start();
+      })
+      .then(() => refreshStatus(), (e: unknown) => log.error(`language server failed to start: ${String(e)}`));
   };
   context.subscriptions.push(
     vscode.workspace.onDidOpenTextDocument((d) => {
@@ -151,7 +141,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Explor
     vscode.commands.registerCommand('containerd.showServerOutput', () => log.show()),
   );
   new RenderPreview(() => (client?.isRunning() ? client : undefined), log).register(context);
-  const api = registerHosts(context, () => (client?.isRunning() ? client : undefined));
+  const api = lazyHosts(context, () => (client?.isRunning() ? client : undefined));
 
   context.subscriptions.push({ dispose: () => void client?.stop() });
   for (const d of vscode.workspace.textDocuments) {
@@ -161,74 +151,62 @@ export async function activate(context: vscode.ExtensionContext): Promise<Explor
   return api;
 }
 
-/** The Hosts view, the SSH pool (created on first use) and the deploy/host commands. */
-function registerHosts(context: vscode.ExtensionContext, languageClient: () => LanguageClient | undefined): ExplorerApi {
-  const sshLog = vscode.window.createOutputChannel('containerd SSH', { log: true });
-  const deployLog = vscode.window.createOutputChannel('containerd Deploy', { log: true });
-  context.subscriptions.push(sshLog, deployLog);
-  let pool: SshPool | undefined;
-  const getPool = (): SshPool => {
-    if (!pool) {
-      const cfg = vscode.workspace.getConfiguration('containerd.ssh');
-      pool = createSshPool({
-        credentials: new VsCodeCredentials(context.secrets, sshLog),
-        knownHostsPath: cfg.get<string>('knownHostsFile') || undefined,
-        log: (level, msg) => sshLog[level](msg),
-      });
-    }
-    return pool;
+/**
+ * Hosts, deploy and the explorer live in dist/hosts.js (client/src/hostsMain.ts), loaded on first
+ * use: the Hosts view is created here with a provider that loads it when the view first asks for
+ * items, and every command of that half is registered here as a proxy that loads it, hands over
+ * to the real command and disappears.
+ */
+function lazyHosts(context: vscode.ExtensionContext, languageClient: () => LanguageClient | undefined): HostsApi {
+  const own = new Set<string>(['containerd.setTargetRelease', 'containerd.restartServer', 'containerd.showServerOutput', 'containerd.previewRender', 'containerd.previewRenderAll']);
+  const commands: string[] = ((context.extension.packageJSON as { contributes?: { commands?: { command: string }[] } }).contributes?.commands ?? [])
+    .map((c) => c.command)
+    .filter((c) => !own.has(c));
+  const changed = new vscode.EventEmitter<unknown>();
+  let real: vscode.TreeDataProvider<unknown> | undefined;
+  const provider: vscode.TreeDataProvider<unknown> = {
+    onDidChangeTreeData: changed.event,
+    getTreeItem: (e) => real!.getTreeItem(e),
+    getChildren: async (e) => {
+      await load();
+      return real!.getChildren(e);
+    },
+    getParent: (e) => real?.getParent?.(e),
+    resolveTreeItem: (item, e, token) => (real?.resolveTreeItem ? real.resolveTreeItem(item, e, token) : item),
   };
-  context.subscriptions.push({ dispose: () => pool?.closeAll() });
+  const tree = vscode.window.createTreeView<unknown>('containerd.hosts', { treeDataProvider: provider, showCollapseAll: true });
+  context.subscriptions.push(tree, changed);
 
-  // The config the hosts should have: the workspace taskserv's rendered config.toml, if any.
-  const expectedConfig = async (): Promise<string | undefined> => {
-    const files = await vscode.workspace.findFiles('**/*.k', '**/node_modules/**', 50);
-    for (const f of files) {
-      const doc = await vscode.workspace.openTextDocument(f);
-      if (!/:\s*Containerd\s*=/.test(doc.getText())) continue;
-      const c = languageClient();
-      if (!c) return undefined;
-      const r = await c.sendRequest<RenderResult | null>(RENDER_REQUEST, { uri: doc.uri.toString() });
-      return r?.files.find((x) => x.kind === 'config.toml')?.content;
-    }
-    return undefined;
-  };
-  const view = new HostsView(getPool, expectedConfig, sshLog);
-  const loadHosts = (): void => {
-    const cfg = vscode.workspace.getConfiguration('containerd');
-    let fromSsh: HostConfig[] = [];
-    try {
-      fromSsh = loadSshConfig(cfg.get<string>('ssh.configFile') || undefined).hosts();
-    } catch (e) {
-      sshLog.warn(`cannot read the ssh config: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const { hosts, problems } = mergeInventory(cfg.get<SettingsHost[]>('hosts', []), fromSsh);
-    for (const p of problems) sshLog.warn(p.message);
-    view.setHosts(hosts);
-  };
-  loadHosts();
-  const tree = vscode.window.createTreeView('containerd.hosts', { treeDataProvider: view, showCollapseAll: true });
-  context.subscriptions.push(
-    tree,
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('containerd.hosts') || e.affectsConfiguration('containerd.ssh')) {
-        pool?.closeAll();
-        pool = undefined;
-        loadHosts();
-      }
+  const proxies = commands.map((id) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      await load();
+      return vscode.commands.executeCommand(id, ...args);
     }),
-    // Probe hosts the first time the view is shown, not at activation.
-    tree.onDidChangeVisibility((e) => {
-      if (e.visible && view.allHosts().some((h) => !view.statusOf(h))) void view.refresh();
-    }),
-    vscode.commands.registerCommand('containerd.hosts.add', () => addHostToSettings()),
-    vscode.commands.registerCommand('containerd.hosts.edit', () => vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'containerd.hosts' } })),
   );
-  if (tree.visible) void view.refresh();
-  new HostCommands(context, view, getPool, languageClient, deployLog).register();
-  registerPreflight(context, { pool: getPool, hosts: () => view.allHosts(), client: languageClient });
-  registerInstall(context, { pool: getPool, hosts: () => view.allHosts(), log: deployLog, client: languageClient, refresh: (hs) => void view.refresh(hs) });
-  return { hostsView: view, explorer: registerExplorer(context, view, tree, getPool) };
+  let loading: Promise<ExplorerApi> | undefined;
+  const load = (): Promise<ExplorerApi> =>
+    (loading ??= Promise.resolve().then(() => {
+      for (const p of proxies) p.dispose();
+      // a runtime path, so that esbuild leaves this bundle out of dist/client.js
+      const mod = require(path.join(__dirname, 'hosts.js')) as typeof import('./hostsMain');
+      return mod.activateHosts(context, languageClient, tree as vscode.TreeView<never>, (p) => {
+        real = p as vscode.TreeDataProvider<unknown>;
+        context.subscriptions.push(real.onDidChangeTreeData!((e) => changed.fire(e)));
+      });
+    }));
+  context.subscriptions.push({ dispose: () => proxies.forEach((p) => p.dispose()) });
+
+  // The deploy target lives in the status bar next to containerd documents: load the hosts half a
+  // moment after one becomes active (after activation, never during it).
+  let timer: NodeJS.Timeout | undefined;
+  const soon = (ed: vscode.TextEditor | undefined): void => {
+    if (loading || !ed || (ed.document.languageId !== LANGUAGE_ID && ed.document.languageId !== KCL_ID)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void load(), 1500);
+  };
+  context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor(soon), { dispose: () => clearTimeout(timer) });
+  soon(vscode.window.activeTextEditor);
+  return { loadHosts: load };
 }
 
 export async function deactivate(): Promise<void> {

@@ -78,7 +78,7 @@ export function startServer(connection: Connection): void {
         foldingRangeProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
       },
-      serverInfo: { name: 'containerd-taskserv', version: '0.1.0' },
+      serverInfo: { name: 'containerd-taskserv', version: '0.2.0' },
     };
   });
 

@@ -80,6 +80,8 @@ describe('package: the .vsix', () => {
       'extension/package.json',
       'extension/package.nls.json',
       'extension/dist/client.js',
+      'extension/dist/lsp.js',
+      'extension/dist/hosts.js',
       'extension/dist/server.js',
       inVsix(manifest.icon),
       ...manifest.contributes.grammars.map((g) => inVsix(g.path)),

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { HostConfig, SshPool } from '../core/ssh/types';
 import { groupHosts, hostKey, withDefaults } from '../core/hosts/inventory';
 import { describeStatus, probeHost, unreachable, type HostStatus } from '../core/hosts/probe';
+import { preflightBadge, preflightResults } from './preflightCommands';
 import { listBackups } from '../core/deploy/operations';
 import type { ContainerExplorer } from '../explorer/explorer';
 import { serviceRows, type InfoRow, type NodeSpec } from '../explorer/model';
@@ -39,7 +40,11 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
 
   private explorer: ContainerExplorer | undefined;
 
-  constructor(private readonly pool: () => SshPool, private readonly expectedConfig: () => Promise<string | undefined>, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly pool: () => SshPool, private readonly expectedConfig: () => Promise<string | undefined>, private readonly log: vscode.LogOutputChannel) {
+    preflightResults.onDidChange((hosts) => {
+      for (const h of hosts) this.changed.fire(this.nodes.get(hostKey(h)));
+    });
+  }
 
   /** Adds the container explorer below each host. */
   attachExplorer(explorer: ContainerExplorer): vscode.Disposable {
@@ -184,7 +189,10 @@ export class HostsView implements vscode.TreeDataProvider<Node> {
         const m = this.explorer?.filter ? this.explorer.matches(node.host) : undefined;
         if (m) item.description = `${item.description} · ${vscode.l10n.t('{0} match(es)', m.containers + m.pods + m.images)}`;
         item.contextValue = context;
-        item.tooltip = new vscode.MarkdownString(`**${node.host.name}** — \`${hostKey(node.host)}\`${st?.error ? `\n\n${st.error}` : ''}`);
+        // the last preflight (from Run Preflight Checks or a deploy): noted when it found problems
+        const pf = preflightBadge(preflightResults.get(node.host));
+        if (pf && pf.icon !== 'pass') item.description = `${item.description} · ${pf.description}`;
+        item.tooltip = new vscode.MarkdownString(`**${node.host.name}** — \`${hostKey(node.host)}\`${st?.error ? `\n\n${st.error}` : ''}${pf ? `\n\n${pf.tooltip}` : ''}`);
         item.iconPath = !st
           ? new vscode.ThemeIcon('server')
           : !st.reachable

@@ -134,8 +134,10 @@ function defineTests(root: Mocha.Suite): void {
   add('the Hosts view lists the test host and the host that is down', async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(ext, `${EXTENSION_ID} is not loaded`);
-    api = (await ext.activate()) as Api;
-    assert.ok(api?.hostsView && api.explorer, 'activate() returned no hostsView/explorer');
+    // the Hosts half is a separate bundle loaded on first use; activate() returns its loader
+    const exports = (await ext.activate()) as { loadHosts(): Promise<Api> };
+    api = await exports.loadHosts();
+    assert.ok(api?.hostsView && api.explorer, 'loadHosts() returned no hostsView/explorer');
     const roots = await waitFor('two hosts', async () => {
       const r = await children();
       return r.length === 2 && r;
