@@ -110,8 +110,11 @@ describe('e2e: containerd-taskserv in code-server', { skip }, () => {
       throw new Error(`${unavailable}\n(CI=true, so this is a failure, not a skip)`);
     }
     const vsix = packageExtension();
-    fs.rmSync(RESULTS_DIR, { recursive: true, force: true, maxRetries: 2 });
+    // only this test's own artifacts: the other e2e files keep theirs (s1-…, s3-…, failure screenshots)
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    for (const f of fs.readdirSync(RESULTS_DIR)) {
+      if (/^(0[1-3]-.*\.png|failure\.png|problems\.json|browser-console-errors\.txt|npm-run-package\.log)$/.test(f)) fs.rmSync(path.join(RESULTS_DIR, f), { force: true });
+    }
     server = await startCodeServer({ workspace: FIXTURE, vsix: [vsix], label: 'smoke' });
     console.log(`# code-server on ${server.url} (healthz after ${server.startupMs} ms)`);
     browser = await launchBrowser();
