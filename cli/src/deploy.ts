@@ -29,6 +29,39 @@ export interface DeployArgs {
   preflight?: 'run' | 'override' | 'skip';
 }
 
+/** The host-selection and SSH options of deploy, preflight, install and upgrade. */
+export type HostArgs = Pick<DeployArgs, 'hosts' | 'group' | 'inventory' | 'knownHosts' | 'identity' | 'concurrency' | 'acceptNewHostKeys'>;
+
+/** Takes `x` when it is one of the shared host options (reading its value with `val`); false otherwise. */
+export function hostOption(a: HostArgs, x: string, val: () => string): boolean {
+  switch (x) {
+    case '--host':
+      a.hosts.push(val());
+      return true;
+    case '--group':
+      a.group = val();
+      return true;
+    case '--inventory':
+      a.inventory = val();
+      return true;
+    case '--known-hosts':
+      a.knownHosts = val();
+      return true;
+    case '-i':
+    case '--identity':
+      a.identity = val();
+      return true;
+    case '--concurrency':
+      a.concurrency = Number(val());
+      return true;
+    case '--accept-new-host-keys':
+      a.acceptNewHostKeys = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
 export function ask(question: string, hidden = false): Promise<string | undefined> {
   if (!process.stdin.isTTY) return Promise.resolve(undefined);
   return new Promise((resolve) => {

@@ -9,7 +9,7 @@ import { createSshPool } from '../../client/src/core/ssh';
 import { installGroup, summarize } from '../../client/src/core/install/group';
 import { installSettingsFromText, planFromSettings, type PlanOverrides } from '../../client/src/core/install/taskserv';
 import type { InstallPlan } from '../../client/src/core/install/types';
-import { ask, planFor, resolveTargets, terminalCredentials, type DeployArgs } from './deploy';
+import { ask, hostOption, planFor, resolveTargets, terminalCredentials, type DeployArgs } from './deploy';
 
 export interface InstallArgs extends Omit<DeployArgs, 'file'> {
   operation: 'install' | 'upgrade';
@@ -46,14 +46,8 @@ export function parseInstallArgs(operation: 'install' | 'upgrade', args: string[
       if (v === undefined) fail(`${x} needs a value`);
       return v;
     };
-    if (x === '--host') a.hosts.push(val());
-    else if (x === '--group') a.group = val();
-    else if (x === '--inventory') a.inventory = val();
-    else if (x === '--known-hosts') a.knownHosts = val();
-    else if (x === '--identity' || x === '-i') a.identity = val();
-    else if (x === '--concurrency') a.concurrency = Number(val());
-    else if (x === '--yes' || x === '-y') a.yes = true;
-    else if (x === '--accept-new-host-keys') a.acceptNewHostKeys = true;
+    if (hostOption(a, x, val)) continue;
+    if (x === '--yes' || x === '-y') a.yes = true;
     else if (x === '--keep-backup') a.keepBackup = true;
     else if (x === '--allow-config-downgrade' && operation === 'upgrade') a.allowConfigDowngrade = true;
     else if (x === '--source') {

@@ -5,7 +5,7 @@
  */
 import { lint, formatText, type LintResult } from './lint';
 import { render } from './render';
-import { runDeploy, type DeployArgs } from './deploy';
+import { hostOption, runDeploy, type DeployArgs } from './deploy';
 import { INSTALL_USAGE, parseInstallArgs, runInstall } from './install';
 import { PREFLIGHT_USAGE, parsePreflightArgs, runPreflightCli } from './preflight';
 import { RUNTIME_USAGE, parseRuntimeArgs, runRuntimeCli, type RuntimeCommand } from './runtime';
@@ -130,14 +130,8 @@ function deployCmd(args: string[]): void {
       if (v === undefined) fail(`${x} needs a value`);
       return v;
     };
-    if (x === '--host') a.hosts.push(val());
-    else if (x === '--group') a.group = val();
-    else if (x === '--inventory') a.inventory = val();
-    else if (x === '--known-hosts') a.knownHosts = val();
-    else if (x === '--identity' || x === '-i') a.identity = val();
-    else if (x === '--concurrency') a.concurrency = Number(val());
-    else if (x === '--yes' || x === '-y') a.yes = true;
-    else if (x === '--accept-new-host-keys') a.acceptNewHostKeys = true;
+    if (hostOption(a, x, val)) continue;
+    if (x === '--yes' || x === '-y') a.yes = true;
     else if (x === '--force-preflight' || x === '--skip-preflight') {
       if (a.preflight) fail('--force-preflight and --skip-preflight exclude each other');
       a.preflight = x === '--skip-preflight' ? 'skip' : 'override';

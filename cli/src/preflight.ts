@@ -11,7 +11,7 @@ import { DiagnosticSeverity } from 'vscode-languageserver-types';
 import { LanguageService } from '../../server/src/languageService';
 import { createSshPool, type HostConfig } from '../../client/src/core/ssh';
 import { formatReport, runPreflight, type PreflightInput, type PreflightReport } from '../../client/src/core/preflight';
-import { resolveTargets, terminalCredentials, type DeployArgs } from './deploy';
+import { hostOption, resolveTargets, terminalCredentials, type DeployArgs } from './deploy';
 
 export interface PreflightArgs extends Omit<DeployArgs, 'file' | 'yes'> {
   /** What would be deployed; '' = each host's current config. */
@@ -105,14 +105,8 @@ export function parsePreflightArgs(args: string[], fail: (msg: string) => never)
       if (v === undefined) fail(`${x} needs a value`);
       return v;
     };
-    if (x === '--host') a.hosts.push(val());
-    else if (x === '--group') a.group = val();
-    else if (x === '--inventory') a.inventory = val();
-    else if (x === '--known-hosts') a.knownHosts = val();
-    else if (x === '--identity' || x === '-i') a.identity = val();
-    else if (x === '--concurrency') a.concurrency = Number(val());
-    else if (x === '--accept-new-host-keys') a.acceptNewHostKeys = true;
-    else if (x === '--json') a.json = true;
+    if (hostOption(a, x, val)) continue;
+    if (x === '--json') a.json = true;
     else if (x.startsWith('-')) fail(`unknown option ${x}`);
     else if (!a.file) a.file = x;
     else fail('preflight takes at most one FILE');
