@@ -1020,7 +1020,16 @@ class Pool implements SshPool {
           }
           const r: { code: number | null; signal?: string } = { code: exitCode };
           if (exitSignal) r.signal = exitSignal;
-          resolveExit(r);
+          // `exited` must not overtake the output: a short command's data, EOF and close can arrive in
+          // one packet, before the caller has even attached its listeners. Resolve once every stream
+          // that is being read has delivered its last chunk (a stream nobody reads is not waited for).
+          setImmediate(() => {
+            const drained = (st: PassThrough) =>
+              st.readableEnded || (st.listenerCount('data') === 0 && !st.readableFlowing)
+                ? Promise.resolve()
+                : new Promise<void>((res) => st.once('end', res).once('close', res));
+            void Promise.all([drained(stdout), drained(stderr)]).then(() => resolveExit(r));
+          });
         });
         // The wrapper writes "<readyMark> <pid>" to stderr (the pty, when there is one); before it,
         // sudo may prompt (answered once) — and nothing of that part reaches the caller.
