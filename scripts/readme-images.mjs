@@ -23,7 +23,6 @@ const COPIES = {
   'hover.png': 's1-06-hover.png',
   'taskserv-preview.png': 's2-02-preview.png',
   'explorer.png': 's3-02-explorer.png',
-  'logs.png': 's3-03-logs.png',
   'deploy-diff.png': 's4-02-diff.png',
 };
 /** The tour, in order; missing frames are left out. */
