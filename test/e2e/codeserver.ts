@@ -764,13 +764,13 @@ export function packageExtension(opts: { logName?: string } = {}): { vsix: strin
  * Bundle test/e2e/exthost/suite.ts (mocha bundled in, `vscode` external) into out/exthost/index.js
  * with esbuild's JS API. Returns the extensionTestsPath (without .js).
  */
-export async function buildExthostSuite(): Promise<string> {
+export async function buildExthostSuite(entry = 'test/e2e/exthost/suite.ts', outName = 'exthost'): Promise<string> {
   // createRequire: the test bundler (scripts/build.mjs) must not inline esbuild itself
   const esbuild = createRequire(path.join(REPO_ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
-  const outdir = path.join(REPO_ROOT, 'out', 'exthost');
+  const outdir = path.join(REPO_ROOT, 'out', outName);
   await esbuild.build({
     absWorkingDir: REPO_ROOT,
-    entryPoints: { index: 'test/e2e/exthost/suite.ts' },
+    entryPoints: { index: entry },
     outdir,
     bundle: true,
     platform: 'node',

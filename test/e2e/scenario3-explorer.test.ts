@@ -27,12 +27,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   REPO_ROOT,
   RESULTS_DIR,
+  buildExthostSuite,
   e2eGate,
   launchBrowser,
   mochaLines,
@@ -84,22 +84,8 @@ function writeMachineSettings(server: CodeServer, extra: Record<string, unknown>
   fs.writeFileSync(userFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(userFile, 'utf8')), ...machine }, null, 2));
 }
 
-async function bundleSuite(): Promise<string> {
-  const esbuild = createRequire(path.join(REPO_ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
-  const outdir = path.join(REPO_ROOT, 'out', 'exthost-explorer');
-  await esbuild.build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: { index: 'test/e2e/exthost/explorerSuite.ts' },
-    outdir,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['vscode'],
-    sourcemap: 'inline',
-    logLevel: 'warning',
-  });
-  return path.join(outdir, 'index');
+function bundleSuite(): Promise<string> {
+  return buildExthostSuite('test/e2e/exthost/explorerSuite.ts', 'exthost-explorer');
 }
 
 describe('e2e scenario 3: the container explorer on a test host', { skip }, () => {

@@ -755,16 +755,7 @@ class Pool implements SshPool {
       };
       const kill = () => {
         if (!stream) return;
-        try {
-          stream.signal('TERM');
-        } catch {
-          /* older servers */
-        }
-        try {
-          stream.close();
-        } catch {
-          /* ignore */
-        }
+        endChannel(stream);
       };
       const finishErr = (x: SshError) => {
         if (settled) return;
@@ -944,16 +935,7 @@ class Pool implements SshPool {
           void this.exec(e, host, ['kill', '-TERM', String(pid)], { sudo: opts.sudo, timeoutMs: 15_000 })
             .catch((x: unknown) => this.log('debug', `ssh: kill ${pid} on ${e.label}: ${String(x)}`));
         }
-        try {
-          channel.signal('TERM');
-        } catch {
-          /* older servers */
-        }
-        try {
-          channel.close();
-        } catch {
-          /* ignore */
-        }
+        endChannel(channel);
       };
       const fail = (x: SshError) => {
         if (settled) return;
@@ -1076,6 +1058,20 @@ class Pool implements SshPool {
         client.exec(cmd, onOpen);
       }
     });
+  }
+}
+
+/** SIGTERM where the server honours the request, then close the channel. */
+function endChannel(ch: ClientChannel): void {
+  try {
+    ch.signal('TERM');
+  } catch {
+    /* older servers */
+  }
+  try {
+    ch.close();
+  } catch {
+    /* ignore */
   }
 }
 
