@@ -75,11 +75,12 @@ describe('containerd-taskserv ps/pods/images/logs (CLI) on a real host', () => {
     await rt.startContainer(CRI_NAMESPACE, id);
     return id;
   }
-  async function waitForLog(id: string, text: string): Promise<void> {
+  /** Waits until `text` is in the log's stdout (or, with `stderrText`, also that in its stderr). */
+  async function waitForLog(id: string, text: string, stderrText?: string): Promise<void> {
     const end = Date.now() + 60_000;
     for (;;) {
       const r = await cli(['logs', id, ...target]);
-      if (r.stdout.includes(text)) return;
+      if (r.stdout.includes(text) && (!stderrText || r.stderr.includes(stderrText))) return;
       if (Date.now() > end) throw new Error(`"${text}" never appeared in the log of ${id}: ${r.stdout} ${r.stderr}`);
       await new Promise((res) => setTimeout(res, 300));
     }
@@ -176,7 +177,8 @@ describe('containerd-taskserv ps/pods/images/logs (CLI) on a real host', () => {
 
   test('logs: stdout to stdout, stderr to stderr; --json, --tail, --stream, --timestamps, by name and ID prefix', async (t) => {
     if (!requireOrSkip(t) || !host) return;
-    await waitForLog(printer, 'gamma');
+    // stdout and stderr are copied to the file separately: wait for the last line of each
+    await waitForLog(printer, 'gamma', 'beta');
     const r = await cli(['logs', printer, ...target]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lines(r.stdout), ['alpha', 'gamma']);
