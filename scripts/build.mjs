@@ -7,13 +7,14 @@
 //   out/test/**     every *.test.ts (and the helpers they import) as runnable CJS, for `node --test`
 // `--production` minifies and drops source maps (what the .vsix ships); `--no-tests` skips the tests.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const production = process.argv.includes('--production');
 const withTests = !process.argv.includes('--no-tests') && !production;
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 const common = {
   bundle: true,
@@ -30,6 +31,8 @@ const common = {
   absWorkingDir: root,
   // proto/**/*.proto (the gRPC API subsets of client/src/core/runtime) are bundled as text
   loader: { '.proto': 'text' },
+  // the one place the version is written is package.json (server/src/version.ts)
+  define: { __CTS_VERSION__: JSON.stringify(version) },
 };
 
 function walk(dir, out = []) {

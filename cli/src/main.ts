@@ -10,6 +10,7 @@ import { INSTALL_USAGE, parseInstallArgs, runInstall } from './install';
 import { PREFLIGHT_USAGE, parsePreflightArgs, runPreflightCli } from './preflight';
 import { RUNTIME_USAGE, parseRuntimeArgs, runRuntimeCli, type RuntimeCommand } from './runtime';
 import * as path from 'node:path';
+import { VERSION } from '../../server/src/version';
 
 const USAGE = `usage: containerd-taskserv <command> [options]
 
@@ -68,7 +69,7 @@ function main(argv: string[]): void {
       return;
     case 'version':
     case '--version':
-      process.stdout.write('containerd-taskserv 0.2.0\n');
+      process.stdout.write(`containerd-taskserv ${VERSION}\n`);
       return;
     case 'help':
     case '--help':

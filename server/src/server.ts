@@ -16,6 +16,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { LanguageService, type ServiceDocument } from './languageService';
 import { formatRelease } from './schema/releases';
 import { looksLikeContainerdConfig } from './detect';
+import { VERSION } from './version';
 import { RENDER_REQUEST } from './render/types';
 
 export const DOCUMENT_INFO_REQUEST = 'containerd/documentInfo';
@@ -78,7 +79,7 @@ export function startServer(connection: Connection): void {
         foldingRangeProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
       },
-      serverInfo: { name: 'containerd-taskserv', version: '0.2.0' },
+      serverInfo: { name: 'containerd-taskserv', version: VERSION },
     };
   });
 

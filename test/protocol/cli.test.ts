@@ -68,6 +68,13 @@ describe('containerd-taskserv lint', { timeout: 120_000 }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('--version prints the version of package.json', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = cli(['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `containerd-taskserv ${pkg.version}\n`);
+  });
+
   it('text format: file:line:col: severity code message, exit 1 with errors', () => {
     const f = file('errors.toml', WITH_ERRORS);
     const r = cli(['lint', f]);

@@ -3,7 +3,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { CodeAction, Diagnostic, DocumentSymbol, Hover, MarkupContent, Position } from 'vscode-languageserver-types';
 import {
   applyEdits,
@@ -11,6 +12,7 @@ import {
   itemsOf,
   LspClient,
   positionOf,
+  ROOT,
   SERVER_JS,
   type PublishedDiagnostics,
 } from './lspClient';
@@ -142,6 +144,8 @@ describe('language server over stdio', { timeout: 120_000 }, () => {
     const ca = caps.codeActionProvider;
     assert.ok(ca && typeof ca === 'object' && ca.codeActionKinds?.includes('quickfix'), 'quickfix code actions');
     assert.equal(res.serverInfo?.name, 'containerd-taskserv');
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(res.serverInfo?.version, pkg.version, 'the version comes from package.json');
   });
 
   describe('diagnostics', () => {

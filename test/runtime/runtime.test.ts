@@ -334,6 +334,17 @@ describe('runtime access on real hosts', { timeout: 900_000 }, () => {
         for (const name of names) assert.ok(ours.has(name), `${user}: ${n.name} image ${name} in the snapshot`);
         for (const tag of n.images.flatMap((i) => i.repoTags)) assert.ok(names.includes(tag), `${user}: ${n.name} tag ${tag} known to ctr`);
       }
+      // image sizes outside CRI (read from the content store) = CRI's size of the same image in k8s.io,
+      // and agree with the SIZE column of `ctr images ls` (which ctr prints with one decimal: "2.1 MiB")
+      const plain = def.images.find((i) => i.repoTags.includes(BUSYBOX.ref));
+      const viaCri = nsOf(snap, CRI_NAMESPACE).images.find((i) => i.repoTags.includes(BUSYBOX.ref));
+      assert.ok(plain && viaCri, `${user}: busybox in default and k8s.io`);
+      assert.ok(plain.size > 100_000, `${user}: size ${plain.size}`);
+      assert.equal(plain.size, viaCri.size, `${user}: the same size as CRI reports`);
+      assert.equal((await rt.listImages('default')).find((i) => i.id === plain.id)?.size, plain.size, `${user}: listImages too`);
+      const ctrCol = (await sh(h, `ctr -n default images ls | awk -v r=${BUSYBOX.ref} '$1==r{print $4, $5}'`)).trim();
+      const halfDigit = parseSize(`0.05 ${ctrCol.split(' ')[1] ?? 'B'}`) + 1;
+      assert.ok(Math.abs(parseSize(ctrCol) - plain.size) <= halfDigit, `${user}: ctr says ${ctrCol}, we say ${plain.size}`);
     }
     const rt = await connect(t, h, 'deploy');
     for (let i = 0; i < 5; i++) {

@@ -30,6 +30,7 @@ import {
   type Rec,
 } from './map';
 import { stubs, type ServiceCtor } from './proto';
+import { imageSize, type Descriptor } from './imageSize';
 import type { SocketProxy } from './proxy';
 import {
   CRI_NAMESPACE,
@@ -65,6 +66,10 @@ export const CALL_TIMEOUT_MS = 20_000;
 const PULL_TIMEOUT_MS = 30 * 60_000;
 /** ContainerStatus calls in flight at once during a snapshot (one HTTP/2 connection carries them all). */
 const STATUS_FANOUT = 64;
+/** image sizes: blobs read in parallel per round, the largest manifest or index accepted, cache bound */
+const SIZE_FANOUT = 16;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_CACHED_SIZES = 2000;
 
 /** A private dir (root, 0700) with two empty files the shim appends an exec's stdout/stderr to. Constant script. */
 const EXEC_DIR_SCRIPT = 'umask 077 && d=$(mktemp -d /run/cts-exec.XXXXXXXXXX) && : > "$d/out" && : > "$d/err" && echo "$d"';
@@ -197,6 +202,47 @@ export class Rpc {
     return call;
   }
 
+  /** A server stream read to its end (bounded by a deadline, a byte budget and the signal). */
+  collect(ctor: ServiceCtor, method: string, req: object, o: CallOpts & { maxBytes: number; bytes: (m: Rec) => number }): Promise<Rec[]> {
+    const what = `${method}${o.ns ? ` (${o.ns})` : ''}`;
+    if (this.closed) return Promise.reject(new RuntimeError(`${what} on ${this.label}: the runtime client is closed`, 'cancelled'));
+    if (o.signal?.aborted) return Promise.reject(new RuntimeError(`${what} on ${this.label}: cancelled`, 'cancelled'));
+    const timeoutMs = o.timeoutMs ?? CALL_TIMEOUT_MS;
+    const c = this.client(ctor);
+    const fn = c[method] as unknown as (req: object, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<Rec>;
+    const call = fn.call(c, req, this.meta(o.ns), { deadline: Date.now() + timeoutMs });
+    this.active.add(call);
+    return new Promise<Rec[]>((resolve, reject) => {
+      const out: Rec[] = [];
+      let total = 0;
+      let done = false;
+      const finish = (err?: RuntimeError) => {
+        if (done) return;
+        done = true;
+        this.active.delete(call);
+        o.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(out);
+      };
+      const onAbort = () => {
+        call.cancel();
+        finish(new RuntimeError(`${what} on ${this.label}: cancelled`, 'cancelled'));
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      call.on('data', (m: Rec) => {
+        total += o.bytes(m);
+        if (total > o.maxBytes) {
+          call.cancel();
+          finish(new RuntimeError(`${what} on ${this.label}: more than ${o.maxBytes} bytes`, 'failed'));
+          return;
+        }
+        out.push(m);
+      });
+      call.on('error', (e: grpc.ServiceError) => finish(this.error(e, what, timeoutMs)));
+      call.on('end', () => finish());
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -252,6 +298,8 @@ export class GrpcRuntimeClient implements RuntimeClient {
   private readonly ctr: CtrRunner;
   private readonly log: Log;
   private crictlPresent: Promise<boolean> | undefined;
+  /** image sizes outside CRI by namespace + target digest (content is immutable; unknown sizes are retried) */
+  private readonly imageSizes = new Map<string, number>();
 
   constructor(
     readonly conn: HostConnection,
@@ -363,6 +411,7 @@ export class GrpcRuntimeClient implements RuntimeClient {
     ns: string,
     raw: { containers: Rec[]; tasks: Map<string, Rec>; images: Rec[] },
     cri?: { pods: Rec[]; containers: { list: Rec[]; status: Map<string, Rec> }; images?: Rec[] },
+    sizes?: Map<string, number>,
   ): NamespaceSnapshot {
     const digests = new Map<string, string>();
     for (const im of raw.images) if (im.target?.digest) digests.set(String(im.name), String(im.target.digest));
@@ -398,9 +447,56 @@ export class GrpcRuntimeClient implements RuntimeClient {
     } else {
       for (const rec of raw.containers) containers.push(mapContainerdContainer(ns, rec, raw.tasks.get(String(rec.id)), digests));
     }
-    const images: ImageInfo[] = cri?.images ? cri.images.map(mapCriImage) : groupContainerdImages(ns, raw.images);
+    const images: ImageInfo[] = cri?.images ? cri.images.map(mapCriImage) : groupContainerdImages(ns, raw.images, sizes);
     containers.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     return { name: ns, pods, containers, images };
+  }
+
+  /** A manifest or index blob of namespace `ns` from the content store; undefined when it is not there. */
+  private async readBlob(ns: string, digest: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    try {
+      const parts = await this.rpc.collect(this.s.content, 'Read', { digest }, {
+        ns,
+        signal,
+        maxBytes: MAX_MANIFEST_BYTES,
+        bytes: (m) => (m.data as Buffer | undefined)?.length ?? 0,
+      });
+      return Buffer.concat(parts.map((m) => (m.data as Buffer | undefined) ?? Buffer.alloc(0)));
+    } catch (e) {
+      const k = (e as RuntimeError).kind;
+      if (k === 'cancelled' || k === 'unavailable') throw e;
+      return undefined; // not found, too big, or not readable: the size stays unknown
+    }
+  }
+
+  /**
+   * Sizes of containerd images outside CRI, by target digest (what `ctr images ls` shows in SIZE):
+   * read from the content store once per image and cached.
+   */
+  private async sizeImages(ns: string, images: Rec[], signal?: AbortSignal): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const todo = new Map<string, Rec>();
+    for (const im of images) {
+      const t = im.target as Rec | undefined;
+      const digest = String(t?.digest ?? '');
+      if (!digest) continue;
+      const hit = this.imageSizes.get(`${ns}\0${digest}`);
+      if (hit !== undefined) out.set(digest, hit);
+      else todo.set(digest, t!);
+    }
+    const list = [...todo];
+    for (let i = 0; i < list.length; i += SIZE_FANOUT) {
+      await Promise.all(
+        list.slice(i, i + SIZE_FANOUT).map(async ([digest, t]) => {
+          const size = await imageSize(t as Descriptor, (d) => this.readBlob(ns, d, signal));
+          if (size === undefined) return;
+          if (this.imageSizes.size >= MAX_CACHED_SIZES) this.imageSizes.clear();
+          this.imageSizes.set(`${ns}\0${digest}`, size);
+          out.set(digest, size);
+        }),
+      );
+    }
+    return out;
   }
 
   /** The CRI side for k8s.io (pods, containers + statuses, images), or undefined when CRI is off. */
@@ -441,7 +537,8 @@ export class GrpcRuntimeClient implements RuntimeClient {
       }
     }
     const r = await this.rpc.unary(this.s.images, 'List', {}, { ns, signal });
-    return groupContainerdImages(ns, (r.images ?? []) as Rec[]);
+    const images = (r.images ?? []) as Rec[];
+    return groupContainerdImages(ns, images, await this.sizeImages(ns, images, signal));
   }
 
   /**
@@ -468,11 +565,19 @@ export class GrpcRuntimeClient implements RuntimeClient {
     // a rejection of a promise not awaited yet must not surface as unhandled
     for (const p of [infoP, nsP, criP, rawP]) p.catch(() => undefined);
     const [info, names, cri, raws] = await Promise.all([infoP, nsP, criP, rawP]);
+    // images outside CRI: sizes from the content store (cached, so only new images cost a read)
+    const sizes = await Promise.all(
+      names.map((ns, i) => {
+        const raw = raws[i];
+        if (!raw || (ns === CRI_NAMESPACE && cri?.images)) return undefined;
+        return this.sizeImages(ns, raw.images, signal);
+      }),
+    );
     const namespaces: NamespaceSnapshot[] = [];
     names.forEach((ns, i) => {
       const raw = raws[i];
       if (!raw) return;
-      namespaces.push(this.assembleNamespace(ns, raw, ns === CRI_NAMESPACE ? cri : undefined));
+      namespaces.push(this.assembleNamespace(ns, raw, ns === CRI_NAMESPACE ? cri : undefined, sizes[i]));
     });
     if (cri && cri.pods.length && !names.includes(CRI_NAMESPACE))
       namespaces.push(this.assembleNamespace(CRI_NAMESPACE, { containers: [], tasks: new Map(), images: [] }, cri));

@@ -197,10 +197,10 @@ export function mapCriImage(i: Rec): ImageInfo {
 
 /**
  * containerd image records of one namespace, grouped by target digest (one ImageInfo per distinct
- * image). Outside CRI there is no config digest or unpacked size without reading the content
- * store, so `id` is the target (index/manifest) digest and `size` 0 (unknown).
+ * image). Outside CRI `id` is the target (index/manifest) digest; `size` comes from `sizes` (by
+ * target digest, read from the content store: see imageSize.ts), 0 when unknown.
  */
-export function groupContainerdImages(ns: string, images: Rec[]): ImageInfo[] {
+export function groupContainerdImages(ns: string, images: Rec[], sizes?: Map<string, number>): ImageInfo[] {
   const by = new Map<string, ImageInfo>();
   for (const i of images) {
     const digest = String(i.target?.digest ?? '');
@@ -208,7 +208,7 @@ export function groupContainerdImages(ns: string, images: Rec[]): ImageInfo[] {
     const key = digest || name;
     let img = by.get(key);
     if (!img) {
-      img = { id: digest || name, namespace: ns, repoTags: [], repoDigests: [], size: 0 };
+      img = { id: digest || name, namespace: ns, repoTags: [], repoDigests: [], size: (digest && sizes?.get(digest)) || 0 };
       by.set(key, img);
     }
     if (name.includes('@')) img.repoDigests.push(name);

@@ -16,6 +16,7 @@ import ctrNamespaces from '../../../../proto/containerd/namespaces.proto';
 import ctrContainers from '../../../../proto/containerd/containers.proto';
 import ctrTasks from '../../../../proto/containerd/tasks.proto';
 import ctrImages from '../../../../proto/containerd/images.proto';
+import ctrContent from '../../../../proto/containerd/content.proto';
 import ctrEvents from '../../../../proto/containerd/events.proto';
 import criRuntime from '../../../../proto/cri/runtime_v1.proto';
 
@@ -28,6 +29,7 @@ const SOURCES: Record<string, string> = {
   'containerd/containers.proto': ctrContainers,
   'containerd/tasks.proto': ctrTasks,
   'containerd/images.proto': ctrImages,
+  'containerd/content.proto': ctrContent,
   'containerd/events.proto': ctrEvents,
   'cri/runtime_v1.proto': criRuntime,
 };
@@ -44,6 +46,7 @@ export interface Stubs {
   containers: ServiceCtor;
   tasks: ServiceCtor;
   images: ServiceCtor;
+  content: ServiceCtor;
   events: ServiceCtor;
   criRuntime: ServiceCtor;
   criImages: ServiceCtor;
@@ -79,6 +82,7 @@ export function stubs(): Stubs {
     containers: get('containerd.services.containers.v1.Containers'),
     tasks: get('containerd.services.tasks.v1.Tasks'),
     images: get('containerd.services.images.v1.Images'),
+    content: get('containerd.services.content.v1.Content'),
     events: get('containerd.services.events.v1.Events'),
     criRuntime: get('runtime.v1.RuntimeService'),
     criImages: get('runtime.v1.ImageService'),
