@@ -10,7 +10,9 @@
  *   plain containers and the images; "Show Logs" on the CRI container opens the log viewer
  *   (webview), which shows the container's output; the context menu of a created container offers
  *   Start and Remove… but not Stop, Open Shell or Show Logs; Remove… asks first (Cancel keeps it,
- *   Remove deletes it on the host and from the tree).
+ *   Remove deletes it on the host and from the tree); Run Pod from Config Files… on the host takes
+ *   the CRI pod and container JSON configs from the workspace through two Quick Picks and the pod
+ *   runs on the host; Stop Pod… and Remove Pod… ask first and act on the host and the tree.
  *
  *   Extension host (mocha, test/e2e/exthost/explorerSuite.ts, bundled here): the tree read through
  *   the extension's TreeDataProvider equals what `ctr` over ssh lists; events refresh it, a hidden
@@ -54,6 +56,18 @@ import type { Locator, Page } from 'playwright-core';
 const FIXTURE = path.join(REPO_ROOT, 'test', 'e2e', 'workspace');
 const EXTENSION = process.env.E2E_EXTENSION_PATH ?? REPO_ROOT;
 const DOCS_IMAGE = { from: 's3-03-logs.png', to: 'explorer.png' };
+/** What a user keeps next to their manifests for `crictl runp` / `create` (host network: no CNI on test hosts). */
+const UI_POD = {
+  metadata: { name: 'ui-pod', namespace: 'ui-test', uid: 'ui-pod-uid-1', attempt: 0 },
+  log_directory: '/var/log/pods/ui-test_ui-pod_ui-pod-uid-1',
+  linux: { security_context: { namespace_options: { network: 2 } } },
+};
+const UI_CONTAINER = {
+  metadata: { name: 'ui-web', attempt: 0 },
+  image: { image: 'docker.io/library/busybox:latest' },
+  command: ['sh', '-c', "trap 'exit 0' TERM; echo ui-web-started; while true; do sleep 2 & wait $!; done"],
+  log_path: 'ui-web/0.log',
+};
 
 const gate = e2eGate('e2e scenario 3 (container explorer)');
 const hostsSkip = hostsSkipReason();
@@ -162,6 +176,36 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
         if (Date.now() > deadline) throw new Error(`tree row ${await row.innerText()} did not expand`);
         await page.waitForTimeout(100);
       }
+    }
+
+    const dialog = () => page.locator('.monaco-dialog-box').filter({ visible: true }).first();
+    const quickInput = () => page.locator('.quick-input-widget').filter({ visible: true }).first();
+
+    /**
+     * Right-click `row` and click the menu item `label`; returns the menu's labels. A click that lands
+     * while the menu is still animating in can be dropped by the workbench: if `until` does not show
+     * up and the menu is gone or still there, the item is clicked again (at most 3 times).
+     */
+    async function fromMenu(row: Locator, label: string, until: () => Locator): Promise<string[]> {
+      await row.click({ button: 'right' });
+      const item = page.locator('.context-view .monaco-menu .action-item', { hasText: new RegExp(`^\\s*${escapeRe(label)}\\s*$`) }).first();
+      await item.waitFor({ timeout: 15_000 });
+      const labels = (await page.locator('.context-view .monaco-menu .action-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+      for (let attempt = 1; ; attempt++) {
+        await item.click();
+        if (await until().waitFor({ timeout: 5_000 }).then(() => true, () => false)) return labels;
+        if (attempt >= 3) throw new Error(`nothing came after ${attempt} clicks on ${label}`);
+        if (!(await item.isVisible())) {
+          await row.click({ button: 'right' });
+          await item.waitFor({ timeout: 15_000 });
+        }
+      }
+    }
+
+    /** Click `button` of the visible modal dialog and wait for it to close. */
+    async function answer(button: string): Promise<void> {
+      await dialog().locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${escapeRe(button)}\\s*$`) }).first().click();
+      await page.locator('.monaco-dialog-box').filter({ visible: true }).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     }
 
     /** The text of the rows the view renders, top to bottom. */
@@ -296,32 +340,15 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
     }));
 
     test('s3: Remove… asks first: Cancel keeps the container, Remove deletes it on the host', { timeout: 3 * 60_000 }, () => timed('remove', async () => {
-      const dialog = () => page.locator('.monaco-dialog-box').filter({ visible: true }).first();
       const remove = async (button: string) => {
-        await treeRow(PLAIN_CREATED).click({ button: 'right' });
-        const item = page.locator('.context-view .monaco-menu .action-item', { hasText: /^\s*Remove…\s*$/ }).first();
-        await item.waitFor({ timeout: 15_000 });
+        const labels = await fromMenu(treeRow(PLAIN_CREATED), 'Remove…', dialog);
         // only what fits a created container: no Stop, no Open Shell, no Show Logs (not a CRI container)
-        const labels = (await page.locator('.context-view .monaco-menu .action-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
         fs.writeFileSync(path.join(RESULTS_DIR, 's3-created-menu.json'), JSON.stringify(labels, null, 1));
         for (const no of ['Stop', 'Open Shell', 'Show Logs']) assert.ok(!labels.includes(no), `${no} offered on a created plain container: ${JSON.stringify(labels)}`);
         assert.ok(labels.includes('Start'), `no Start on a created container: ${JSON.stringify(labels)}`);
-        // a click that lands while the menu is still animating in can be dropped by the workbench:
-        // if no dialog comes and the menu is still there, click the item again (at most 3 times)
-        for (let attempt = 1; ; attempt++) {
-          await item.click();
-          const shown = await dialog().waitFor({ timeout: 5_000 }).then(() => true, () => false);
-          if (shown) break;
-          if (attempt >= 3) throw new Error(`no confirmation dialog after ${attempt} clicks on Remove…`);
-          if (!(await item.isVisible())) {
-            await treeRow(PLAIN_CREATED).click({ button: 'right' });
-            await item.waitFor({ timeout: 15_000 });
-          }
-        }
         assert.match(await dialog().innerText(), new RegExp(`Remove container ${PLAIN_CREATED} on ${escapeRe(hostName())}\\?`));
         if (button === 'Remove') await screenshot(page, 's3-04-remove-confirm');
-        await dialog().locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${button}\\s*$`) }).first().click();
-        await page.locator('.monaco-dialog-box').filter({ visible: true }).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+        await answer(button);
       };
       const listed = async () => (await host.ssh(['ctr', '-n', 'default', 'containers', 'ls', '-q'])).stdout.split('\n').map((l) => l.trim());
       await remove('Cancel');
@@ -335,6 +362,94 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
         await page.waitForTimeout(250);
       }
       await treeRow(PLAIN_CREATED).waitFor({ state: 'detached', timeout: 30_000 });
+    }));
+
+    test('s3: Run Pod from Config Files… runs the workspace\'s CRI configs; Stop Pod… and Remove Pod… ask first', { timeout: 4 * 60_000 }, () => timed('pod', async () => {
+      // crictl-style JSON configs in the workspace (written now: the fixture folder is shared by every scenario)
+      const dir = path.join(server!.workspaceDir, 'cri');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'ui-pod-config.json'), JSON.stringify(UI_POD, null, 2));
+      fs.writeFileSync(path.join(dir, 'ui-container-config.json'), JSON.stringify(UI_CONTAINER, null, 2));
+      const k8s = async (argv: string[]) => (await host.ssh(['ctr', '-n', 'k8s.io', ...argv])).stdout;
+      const containerIds = async () => (await k8s(['containers', 'ls', '-q'])).split('\n').map((l) => l.trim()).filter(Boolean);
+      const before = new Set(await containerIds());
+      /** The new CRI container whose OCI spec runs UI_CONTAINER's command (CRI adds no name label of its own). */
+      const uiContainerId = async () => {
+        for (const id of (await containerIds()).filter((x) => !before.has(x))) if ((await k8s(['containers', 'info', id])).includes('ui-web-started')) return id;
+        return '';
+      };
+      const running = async (id: string) => (await k8s(['tasks', 'ls'])).split('\n').some((l) => l.startsWith(`${id} `) && /\bRUNNING\b/.test(l));
+      const until = async (what: string, f: () => Promise<boolean>, ms = 60_000) => {
+        const deadline = Date.now() + ms;
+        while (!(await f())) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await page.waitForTimeout(300);
+        }
+      };
+
+      // host → Run Pod from Config Files… → the pod config → the container config (a multi-select)
+      await fromMenu(treeRow(hostName()), 'Run Pod from Config Files…', quickInput);
+      const rowsOf = () => quickInput().locator('.monaco-list-row');
+      await page.keyboard.type('ui-pod-config');
+      await rowsOf().filter({ hasText: 'cri/ui-pod-config.json' }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      const placeholder = async () => (await quickInput().locator('.quick-input-box input').first().getAttribute('placeholder', { timeout: 1_000 }).catch(() => null)) ?? '';
+      await until('the container config pick', async () => /^Container configs/.test(await placeholder()), 15_000);
+      await page.keyboard.type('ui-container');
+      const cRow = rowsOf().filter({ hasText: 'cri/ui-container-config.json' }).first();
+      await cRow.waitFor({ timeout: 15_000 });
+      await screenshot(page, 's3-05-run-pod-pick');
+      // check it: its checkbox when the row has one, else the row (both toggle in a multi-select pick)
+      const box = cRow.locator('.quick-input-list-checkbox, input[type="checkbox"]').first();
+      if (await box.isVisible().catch(() => false)) await box.click();
+      else await cRow.click();
+      await until('the container config to be checked', async () => (await cRow.getAttribute('aria-checked')) === 'true', 5_000);
+      await page.keyboard.press('Enter');
+      // a host with more than one runtime handler asks which: take the default (first)
+      let handlerPick = false;
+      for (const end = Date.now() + 3_000; Date.now() < end && !handlerPick; await page.waitForTimeout(200)) handlerPick = /^Runtime handler/.test(await placeholder());
+      if (handlerPick) await page.keyboard.press('Enter');
+
+      // on the host: the pod's container runs; in the tree: the pod and its container
+      await until('the UI pod\'s container running on the host', async () => {
+        const id = await uiContainerId();
+        return !!id && (await running(id));
+      }, 90_000);
+      const podRow = treeRow(UI_POD.metadata.name);
+      await podRow.waitFor({ timeout: 30_000 });
+      await expand(podRow);
+      await treeRow(UI_CONTAINER.metadata.name).waitFor({ timeout: 30_000 });
+      assert.match((await treeRow(UI_CONTAINER.metadata.name).innerText()).replace(/\s+/g, ' '), /running · busybox:latest/);
+      const podText = (await podRow.innerText()).replace(/\s+/g, ' ');
+      assert.match(podText, /ready · ui-test · .* · 1 container/);
+      assert.doesNotMatch(podText, /not ready/);
+      const cid = await uiContainerId();
+      const sandboxId = (await containerIds()).find((x) => !before.has(x) && x !== cid);
+      assert.ok(sandboxId, 'a new sandbox container next to the UI container');
+      const log = await host.ssh(['cat', `${UI_POD.log_directory}/${UI_CONTAINER.log_path}`]);
+      assert.match(log.stdout, /stdout F ui-web-started/, 'the container wrote its log where the configs say');
+
+      // Stop Pod…: asked first; then the pod is not ready and its container no longer runs
+      await fromMenu(podRow, 'Stop Pod…', dialog);
+      assert.match(await dialog().innerText(), new RegExp(`Stop pod ${UI_POD.metadata.name} on ${escapeRe(hostName())}\\?`));
+      await answer('Cancel');
+      await page.waitForTimeout(1000);
+      assert.ok(await running(cid), 'Cancel stopped the pod');
+      await fromMenu(podRow, 'Stop Pod…', dialog);
+      await answer('Stop Pod');
+      await until('the UI pod\'s container to stop', async () => !(await running(cid)));
+      await until('the pod shown as not ready', async () => /not ready/.test(await podRow.innerText()), 30_000);
+
+      // Remove Pod…: asked first; then the pod and its container are gone from the host and the tree
+      const labels = await fromMenu(podRow, 'Remove Pod…', dialog);
+      assert.ok(!labels.includes('Stop Pod…'), `Stop Pod… offered on a stopped pod: ${JSON.stringify(labels)}`);
+      assert.match(await dialog().innerText(), new RegExp(`Remove pod ${UI_POD.metadata.name} on ${escapeRe(hostName())}\\?`));
+      await answer('Remove Pod');
+      await until('the UI pod\'s containers to be removed', async () => {
+        const left = await containerIds();
+        return !left.includes(cid) && !left.includes(sandboxId);
+      });
+      await podRow.waitFor({ state: 'detached', timeout: 30_000 });
     }));
   });
 
