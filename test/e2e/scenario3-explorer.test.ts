@@ -12,7 +12,8 @@
  *   Start and Remove… but not Stop, Open Shell or Show Logs; Remove… asks first (Cancel keeps it,
  *   Remove deletes it on the host and from the tree); Run Pod from Config Files… on the host takes
  *   the CRI pod and container JSON configs from the workspace through two Quick Picks and the pod
- *   runs on the host; Stop Pod… and Remove Pod… ask first and act on the host and the tree.
+ *   runs on the host; Stop Pod… and Remove Pod… ask first and act on the host and the tree;
+ *   Remove Image… and Prune Unused Images… ask first and act on the host.
  *
  *   Extension host (mocha, test/e2e/exthost/explorerSuite.ts, bundled here): the tree read through
  *   the extension's TreeDataProvider equals what `ctr` over ssh lists; events refresh it, a hidden
@@ -450,6 +451,61 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
         return !left.includes(cid) && !left.includes(sandboxId);
       });
       await podRow.waitFor({ state: 'detached', timeout: 30_000 });
+    }));
+
+    test('s3: Remove Image… and Prune Unused Images… ask first and act on the host', { timeout: 4 * 60_000 }, () => timed('images', async () => {
+      // two namespaces of their own: one image with two names in ui-images, one unused image in ui-prune
+      const TOOL = 'example.org/ui/tool:latest';
+      const UNUSED = 'example.org/ui/unused:latest';
+      const root = async (argv: string[]) => {
+        const r = await host.ssh(argv, { timeoutMs: 120_000 });
+        assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      const images = async (ns: string) => (await root(['ctr', '-n', ns, 'images', 'ls', '-q'])).split('\n').map((l) => l.trim()).filter(Boolean);
+      await root(['ctr', '-n', 'ui-images', 'images', 'import', '--base-name', 'example.org/ui/tool', '/opt/images/busybox.tar']);
+      await root(['ctr', '-n', 'ui-images', 'images', 'tag', TOOL, 'example.org/ui/tool:v2']);
+      await root(['ctr', '-n', 'ui-prune', 'images', 'import', '--base-name', 'example.org/ui/unused', '/opt/images/busybox.tar']);
+      assert.deepEqual(await images('ui-images'), ['example.org/ui/tool:latest', 'example.org/ui/tool:v2']);
+      const until = async (what: string, f: () => Promise<boolean>, ms = 30_000) => {
+        const deadline = Date.now() + ms;
+        while (!(await f())) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await page.waitForTimeout(300);
+        }
+      };
+      // the new namespaces arrive by containerd's events; only theirs are left open
+      const nsRow = treeRow('ui-images');
+      await nsRow.waitFor({ timeout: 30_000 });
+      await treeRow('ui-prune').waitFor({ timeout: 30_000 });
+      for (const ns of ['k8s.io', 'default']) {
+        const r = treeRow(ns);
+        if ((await r.getAttribute('aria-expanded')) === 'true') await r.locator('.monaco-tl-twistie').click();
+      }
+      await expand(nsRow);
+      await expand(treeRow('Images'));
+      const toolRow = treeRow(TOOL);
+      await toolRow.waitFor({ timeout: 30_000 });
+      assert.match((await toolRow.innerText()).replace(/\s+/g, ' '), /\d+(\.\d+)? [kM]B · sha256:[0-9a-f]{12}/, 'size and digest shown');
+
+      // Remove Image…: Cancel keeps it; Remove takes both of its names
+      await fromMenu(toolRow, 'Remove Image…', dialog);
+      assert.match(await dialog().innerText(), new RegExp(`Remove image ${escapeRe(TOOL)} from ${escapeRe(hostName())}\\?`));
+      await answer('Cancel');
+      await page.waitForTimeout(1000);
+      assert.equal((await images('ui-images')).length, 2, 'Cancel removed the image');
+      await fromMenu(toolRow, 'Remove Image…', dialog);
+      await answer('Remove');
+      await until('the image gone from ui-images', async () => (await images('ui-images')).length === 0);
+      await toolRow.waitFor({ state: 'detached', timeout: 30_000 });
+
+      // Prune Unused Images… on the namespace: asked first, then the unused image is gone
+      await fromMenu(treeRow('ui-prune'), 'Prune Unused Images…', dialog);
+      assert.match(await dialog().innerText(), new RegExp(`Remove every image in namespace ui-prune on ${escapeRe(hostName())} that no container uses\\?`));
+      await answer('Prune');
+      await until('the unused image pruned', async () => !(await images('ui-prune')).includes(UNUSED));
+      assert.deepEqual(await images('default'), ['docker.io/library/busybox:latest'], 'other namespaces untouched');
+      await root(['ctr', 'namespaces', 'rm', 'ui-images', 'ui-prune']);
     }));
   });
 
