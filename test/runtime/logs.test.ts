@@ -142,7 +142,7 @@ describe('container logs on a real host', () => {
     assert.equal(last3.lines.length, 3);
     assert.equal(last3.limited, true);
     assert.deepEqual(msgs(last3.lines), all.slice(-3));
-    assert.ok(msgs(last3.lines).includes('ready') && msgs(last3.lines).includes('err-2'), 'the last line of each stream is among the last 3');
+    assert.ok(msgs(last3.lines).includes('ready') || msgs(last3.lines).includes('err-2'), 'the file ends with the last line of one of the streams');
     assert.deepEqual(msgs((await readLogs(conn, p, { stream: 'stderr' })).lines), EXPECT_STDERR);
     assert.deepEqual(msgs((await readLogs(conn, p, { stream: 'stderr', tail: 1 })).lines), ['err-2'], 'tail counts lines of the chosen stream');
     assert.equal((await readLogs(conn, p, { since: '1h' })).lines.length, EXPECT_STDOUT.length + EXPECT_STDERR.length);
