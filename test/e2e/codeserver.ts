@@ -434,6 +434,16 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/** Keep the browser's console errors (RESULTS_DIR/<prefix>-browser-console-errors.txt, when there are any), then close it. */
+export async function closeBrowser(browser: Browser | undefined, prefix: string): Promise<void> {
+  if (!browser) return;
+  if (browser.consoleErrors.length) {
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    fs.writeFileSync(path.join(RESULTS_DIR, `${prefix}-browser-console-errors.txt`), browser.consoleErrors.join('\n'));
+  }
+  await browser.close();
+}
+
 /** Launch headless chromium with a persistent context on a fresh profile dir. */
 export async function launchBrowser(opts: { paths?: E2EPaths; viewport?: { width: number; height: number }; timeoutMs?: number } = {}): Promise<Browser> {
   const paths = opts.paths ?? e2ePaths();

@@ -33,6 +33,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  closeBrowser,
   REPO_ROOT,
   RESULTS_DIR,
   buildExthostSuite,
@@ -184,22 +185,31 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
 
     /**
      * Right-click `row` and click the menu item `label`; returns the menu's labels. A click that lands
-     * while the menu is still animating in can be dropped by the workbench: if `until` does not show
+     * while the menu is still animating in can be dropped by the workbench: if `shows` does not show
      * up and the menu is gone or still there, the item is clicked again (at most 3 times).
      */
-    async function fromMenu(row: Locator, label: string, until: () => Locator): Promise<string[]> {
+    async function fromMenu(row: Locator, label: string, shows: () => Locator): Promise<string[]> {
       await row.click({ button: 'right' });
       const item = page.locator('.context-view .monaco-menu .action-item', { hasText: new RegExp(`^\\s*${escapeRe(label)}\\s*$`) }).first();
       await item.waitFor({ timeout: 15_000 });
       const labels = (await page.locator('.context-view .monaco-menu .action-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
       for (let attempt = 1; ; attempt++) {
         await item.click();
-        if (await until().waitFor({ timeout: 5_000 }).then(() => true, () => false)) return labels;
+        if (await shows().waitFor({ timeout: 5_000 }).then(() => true, () => false)) return labels;
         if (attempt >= 3) throw new Error(`nothing came after ${attempt} clicks on ${label}`);
         if (!(await item.isVisible())) {
           await row.click({ button: 'right' });
           await item.waitFor({ timeout: 15_000 });
         }
+      }
+    }
+
+    /** Poll `f` (every 300 ms) until it holds; fails naming `what` after `ms`. */
+    async function until(what: string, f: () => Promise<boolean>, ms = 60_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!(await f())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await page.waitForTimeout(300);
       }
     }
 
@@ -240,10 +250,7 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
     }, { timeout: 10 * 60_000 });
 
     after(async () => {
-      if (browser) {
-        if (browser.consoleErrors.length) fs.writeFileSync(path.join(RESULTS_DIR, 's3-browser-console-errors.txt'), browser.consoleErrors.join('\n'));
-        await browser.close();
-      }
+      await closeBrowser(browser, 's3');
       if (server) await server.stop();
       if (process.env.E2E_UPDATE_DOCS_IMAGES === '1') {
         if (failed.length || !fs.existsSync(path.join(RESULTS_DIR, DOCS_IMAGE.from))) {
@@ -380,13 +387,6 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
         return '';
       };
       const running = async (id: string) => (await k8s(['tasks', 'ls'])).split('\n').some((l) => l.startsWith(`${id} `) && /\bRUNNING\b/.test(l));
-      const until = async (what: string, f: () => Promise<boolean>, ms = 60_000) => {
-        const deadline = Date.now() + ms;
-        while (!(await f())) {
-          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-          await page.waitForTimeout(300);
-        }
-      };
 
       // host → Run Pod from Config Files… → the pod config → the container config (a multi-select)
       await fromMenu(treeRow(hostName()), 'Run Pod from Config Files…', quickInput);
@@ -467,13 +467,6 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
       await root(['ctr', '-n', 'ui-images', 'images', 'tag', TOOL, 'example.org/ui/tool:v2']);
       await root(['ctr', '-n', 'ui-prune', 'images', 'import', '--base-name', 'example.org/ui/unused', '/opt/images/busybox.tar']);
       assert.deepEqual(await images('ui-images'), ['example.org/ui/tool:latest', 'example.org/ui/tool:v2']);
-      const until = async (what: string, f: () => Promise<boolean>, ms = 30_000) => {
-        const deadline = Date.now() + ms;
-        while (!(await f())) {
-          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-          await page.waitForTimeout(300);
-        }
-      };
       // the new namespaces arrive by containerd's events; only theirs are left open
       const nsRow = treeRow('ui-images');
       await nsRow.waitFor({ timeout: 30_000 });

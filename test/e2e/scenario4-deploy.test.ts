@@ -30,6 +30,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  closeBrowser,
   REPO_ROOT,
   RESULTS_DIR,
   e2eGate,
@@ -292,12 +293,7 @@ describe('e2e scenario 4: deploy a taskserv to a test host from the Hosts view',
 
   after(async () => {
     console.log(`# timings (ms): ${JSON.stringify(timings)}`);
-    if (browser) {
-      if (browser.consoleErrors.length) {
-        fs.writeFileSync(path.join(RESULTS_DIR, 's4-browser-console-errors.txt'), browser.consoleErrors.join('\n'));
-      }
-      await browser.close();
-    }
+    await closeBrowser(browser, 's4');
     if (server) await server.stop();
     await stopHosts();
   }, { timeout: 2 * 60_000 });

@@ -22,6 +22,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  closeBrowser,
   REPO_ROOT,
   RESULTS_DIR,
   countProblems,
@@ -148,12 +149,7 @@ describe('e2e scenarios: containerd-taskserv in code-server', { skip }, () => {
 
   after(async () => {
     console.log(`# timings (ms): ${JSON.stringify(timings)}`);
-    if (browser) {
-      if (browser.consoleErrors.length) {
-        fs.writeFileSync(path.join(RESULTS_DIR, 'scenarios-browser-console-errors.txt'), browser.consoleErrors.join('\n'));
-      }
-      await browser.close();
-    }
+    await closeBrowser(browser, 'scenarios');
     if (server) await server.stop();
     if (process.env.E2E_UPDATE_DOCS_IMAGES === '1') {
       const ran = Object.keys(timings).filter((k) => /^s[12]-/.test(k));
