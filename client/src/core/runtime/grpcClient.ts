@@ -70,6 +70,7 @@ const STATUS_FANOUT = 64;
 const SIZE_FANOUT = 16;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_CACHED_SIZES = 2000;
+const UNSIZED_RETRY_MS = 5 * 60_000;
 
 /** A private dir (root, 0700) with two empty files the shim appends an exec's stdout/stderr to. Constant script. */
 const EXEC_DIR_SCRIPT = 'umask 077 && d=$(mktemp -d /run/cts-exec.XXXXXXXXXX) && : > "$d/out" && : > "$d/err" && echo "$d"';
@@ -166,10 +167,17 @@ export class Rpc {
     }
   }
 
+  /** Why a call must not start: the client is closed or the signal already fired. */
+  private refusal(what: string, signal?: AbortSignal): RuntimeError | undefined {
+    if (this.closed) return new RuntimeError(`${what} on ${this.label}: the runtime client is closed`, 'cancelled');
+    if (signal?.aborted) return new RuntimeError(`${what} on ${this.label}: cancelled`, 'cancelled');
+    return undefined;
+  }
+
   unary<T = Rec>(ctor: ServiceCtor, method: string, req: object, o: CallOpts = {}): Promise<T> {
     const what = `${method}${o.ns ? ` (${o.ns})` : ''}`;
-    if (this.closed) return Promise.reject(new RuntimeError(`${what} on ${this.label}: the runtime client is closed`, 'cancelled'));
-    if (o.signal?.aborted) return Promise.reject(new RuntimeError(`${what} on ${this.label}: cancelled`, 'cancelled'));
+    const refused = this.refusal(what, o.signal);
+    if (refused) return Promise.reject(refused);
     const timeoutMs = o.timeoutMs ?? CALL_TIMEOUT_MS;
     const c = this.client(ctor);
     return new Promise<T>((resolve, reject) => {
@@ -205,8 +213,8 @@ export class Rpc {
   /** A server stream read to its end (bounded by a deadline, a byte budget and the signal). */
   collect(ctor: ServiceCtor, method: string, req: object, o: CallOpts & { maxBytes: number; bytes: (m: Rec) => number }): Promise<Rec[]> {
     const what = `${method}${o.ns ? ` (${o.ns})` : ''}`;
-    if (this.closed) return Promise.reject(new RuntimeError(`${what} on ${this.label}: the runtime client is closed`, 'cancelled'));
-    if (o.signal?.aborted) return Promise.reject(new RuntimeError(`${what} on ${this.label}: cancelled`, 'cancelled'));
+    const refused = this.refusal(what, o.signal);
+    if (refused) return Promise.reject(refused);
     const timeoutMs = o.timeoutMs ?? CALL_TIMEOUT_MS;
     const c = this.client(ctor);
     const fn = c[method] as unknown as (req: object, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<Rec>;
@@ -298,8 +306,10 @@ export class GrpcRuntimeClient implements RuntimeClient {
   private readonly ctr: CtrRunner;
   private readonly log: Log;
   private crictlPresent: Promise<boolean> | undefined;
-  /** image sizes outside CRI by namespace + target digest (content is immutable; unknown sizes are retried) */
+  /** image sizes outside CRI by namespace + target digest (content is immutable) */
   private readonly imageSizes = new Map<string, number>();
+  /** when an image's size could not be read (missing content, an error): not retried before UNSIZED_RETRY_MS */
+  private readonly unsized = new Map<string, number>();
 
   constructor(
     readonly conn: HostConnection,
@@ -471,7 +481,8 @@ export class GrpcRuntimeClient implements RuntimeClient {
 
   /**
    * Sizes of containerd images outside CRI, by target digest (what `ctr images ls` shows in SIZE):
-   * read from the content store once per image and cached.
+   * read from the content store once per image and cached; an image that could not be sized is not
+   * read again on every refresh, only after UNSIZED_RETRY_MS.
    */
   private async sizeImages(ns: string, images: Rec[], signal?: AbortSignal): Promise<Map<string, number>> {
     const out = new Map<string, number>();
@@ -480,18 +491,27 @@ export class GrpcRuntimeClient implements RuntimeClient {
       const t = im.target as Rec | undefined;
       const digest = String(t?.digest ?? '');
       if (!digest) continue;
-      const hit = this.imageSizes.get(`${ns}\0${digest}`);
+      const key = `${ns}\0${digest}`;
+      const hit = this.imageSizes.get(key);
       if (hit !== undefined) out.set(digest, hit);
-      else todo.set(digest, t!);
+      else if (Date.now() - (this.unsized.get(key) ?? -Infinity) >= UNSIZED_RETRY_MS) todo.set(digest, t!);
     }
     const list = [...todo];
     for (let i = 0; i < list.length; i += SIZE_FANOUT) {
       await Promise.all(
         list.slice(i, i + SIZE_FANOUT).map(async ([digest, t]) => {
+          const key = `${ns}\0${digest}`;
           const size = await imageSize(t as Descriptor, (d) => this.readBlob(ns, d, signal));
-          if (size === undefined) return;
-          if (this.imageSizes.size >= MAX_CACHED_SIZES) this.imageSizes.clear();
-          this.imageSizes.set(`${ns}\0${digest}`, size);
+          if (this.imageSizes.size + this.unsized.size >= MAX_CACHED_SIZES) {
+            this.imageSizes.clear();
+            this.unsized.clear();
+          }
+          if (size === undefined) {
+            this.unsized.set(key, Date.now());
+            return;
+          }
+          this.unsized.delete(key);
+          this.imageSizes.set(key, size);
           out.set(digest, size);
         }),
       );

@@ -6,8 +6,8 @@
  *
  * An index may name manifests for many platforms; containerd keeps only the ones it fetched. The
  * first manifest that is present and is not an attestation (platform unknown/unknown, as BuildKit
- * writes) is counted, preferring one for `arch` when given. A missing target gives `undefined`
- * (unknown), never a guess.
+ * writes) is counted: with several platforms pulled (`ctr pull --all-platforms`) that is the index's
+ * first, where ctr would take the host's. A missing target gives `undefined` (unknown), never a guess.
  */
 
 export interface Descriptor {
@@ -51,7 +51,7 @@ function kindOf(desc: Descriptor, doc: Record<string, unknown>): 'index' | 'mani
   return undefined;
 }
 
-export async function imageSize(target: Descriptor, read: BlobReader, arch?: string, depth = 0): Promise<number | undefined> {
+export async function imageSize(target: Descriptor, read: BlobReader, depth = 0): Promise<number | undefined> {
   if (!target.digest) return undefined;
   const mt = target.mediaType ?? '';
   if (mt && !INDEX_TYPES.has(mt) && !MANIFEST_TYPES.has(mt)) return sizeOf(target); // a plain blob
@@ -66,9 +66,8 @@ export async function imageSize(target: Descriptor, read: BlobReader, arch?: str
   }
   if (kind !== 'index' || depth >= MAX_DEPTH) return undefined;
   const children = (doc.manifests as Descriptor[]).filter((m) => m && typeof m === 'object' && m.platform?.os !== 'unknown');
-  const ordered = arch ? [...children.filter((m) => m.platform?.architecture === arch), ...children.filter((m) => m.platform?.architecture !== arch)] : children;
-  for (const child of ordered) {
-    const s = await imageSize(child, read, arch, depth + 1);
+  for (const child of children) {
+    const s = await imageSize(child, read, depth + 1);
     if (s !== undefined) return sizeOf(target) + s;
   }
   return undefined;
