@@ -680,6 +680,25 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     await Promise.all([...procs.slice(1), again].map((p) => p.exited));
   });
 
+  live('a socket that dies before ssh2 notices: exec and spawn reject as closed, the pool reconnects', async () => {
+    const p = pool(credentials(), knownHosts());
+    const conn = await p.get(host());
+    await conn.exec(['true']);
+    // ssh2 throws "Not connected" from exec() once its socket is unwritable and before it emits
+    // 'close' — the window a server restart opens. Reach that state on purpose (private fields).
+    const client = (conn as unknown as { entry: { client: { _sock: { destroy(): void } } } }).entry.client;
+    client._sock.destroy();
+    const [a, b] = await Promise.allSettled([conn.exec(['true']), conn.spawn(['true'])]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, 'rejected');
+      const err = (r as PromiseRejectedResult).reason;
+      assert.ok(err instanceof SshError, String(err));
+      assert.equal(err.kind, 'closed', err.message);
+    }
+    const again = await p.get(host());
+    assert.equal((await again.exec(['echo', 'ok'])).stdout, 'ok\n');
+  });
+
   live('changed host key is refused; after a restart the pool reconnects', async () => {
     const s2 = new Sshd();
     cleanups.push(() => s2.dispose());

@@ -276,6 +276,15 @@ class Pool implements SshPool {
     this.entries.clear();
   }
 
+  /**
+   * ssh2 throws "Not connected" from exec() once the socket is unwritable but before it emits
+   * 'close' (a server restart opens that window): forget the entry now so the next get reconnects.
+   */
+  deadSocket(e: Entry, x: unknown): SshError {
+    this.closeEntry(e);
+    return new SshError(`connection to ${e.label} closed: ${x instanceof Error ? x.message : String(x)}`, 'closed');
+  }
+
   closeEntry(e: Entry): void {
     e.closed = true;
     if (this.entries.get(e.key) === e) this.entries.delete(e.key);
@@ -774,97 +783,101 @@ class Pool implements SshPool {
         (rel) => {
           if (settled) return rel();
           release = rel;
-          client.exec(cmd, (openErr, s) => {
-            if (settled) {
-              // timed out / cancelled while the channel was opening: still stop the remote process
-              if (s) {
-                stream = s;
-                s.on('error', () => undefined);
-                kill();
+          try {
+            client.exec(cmd, (openErr, s) => {
+              if (settled) {
+                // timed out / cancelled while the channel was opening: still stop the remote process
+                if (s) {
+                  stream = s;
+                  s.on('error', () => undefined);
+                  kill();
+                }
+                return;
               }
-              return;
-            }
-            if (openErr) return finishErr(new SshError(`cannot run a command on ${e.label}: ${openErr.message}`, 'other'));
-            stream = s;
-            const writeStdin = () => {
-              if (opts.stdin !== undefined && opts.stdin.length) s.end(opts.stdin);
-              else s.end();
-            };
-            let running = !usePassword; // password mode: until readyMark is seen
-            let sent = false;
-            let wrongPassword = false;
-            let pre = Buffer.alloc(0);
-            const pm = Buffer.from(promptMark);
-            const rm = Buffer.from(readyMark + '\n');
+              if (openErr) return finishErr(new SshError(`cannot run a command on ${e.label}: ${openErr.message}`, 'other'));
+              stream = s;
+              const writeStdin = () => {
+                if (opts.stdin !== undefined && opts.stdin.length) s.end(opts.stdin);
+                else s.end();
+              };
+              let running = !usePassword; // password mode: until readyMark is seen
+              let sent = false;
+              let wrongPassword = false;
+              let pre = Buffer.alloc(0);
+              const pm = Buffer.from(promptMark);
+              const rm = Buffer.from(readyMark + '\n');
 
-            s.on('data', (b: Buffer) => out.push(b));
-            s.stderr.on('data', (b: Buffer) => {
-              if (running) return err.push(b);
-              pre = Buffer.concat([pre, b]);
-              for (;;) {
-                const ip = pre.indexOf(pm);
-                const ir = pre.indexOf(rm);
-                if (ip >= 0 && (ir < 0 || ip < ir)) {
-                  err.push(pre.subarray(0, ip));
-                  pre = pre.subarray(ip + pm.length);
-                  if (!sent) {
-                    sent = true;
-                    s.write(sudoPassword + '\n');
-                  } else {
-                    wrongPassword = true;
-                    s.end(); // sudo re-prompts: give up instead of feeding it more
+              s.on('data', (b: Buffer) => out.push(b));
+              s.stderr.on('data', (b: Buffer) => {
+                if (running) return err.push(b);
+                pre = Buffer.concat([pre, b]);
+                for (;;) {
+                  const ip = pre.indexOf(pm);
+                  const ir = pre.indexOf(rm);
+                  if (ip >= 0 && (ir < 0 || ip < ir)) {
+                    err.push(pre.subarray(0, ip));
+                    pre = pre.subarray(ip + pm.length);
+                    if (!sent) {
+                      sent = true;
+                      s.write(sudoPassword + '\n');
+                    } else {
+                      wrongPassword = true;
+                      s.end(); // sudo re-prompts: give up instead of feeding it more
+                    }
+                    continue;
                   }
-                  continue;
+                  if (ir >= 0) {
+                    err.push(pre.subarray(0, ir));
+                    err.push(pre.subarray(ir + rm.length));
+                    pre = Buffer.alloc(0);
+                    running = true;
+                    writeStdin();
+                  }
+                  break;
                 }
-                if (ir >= 0) {
-                  err.push(pre.subarray(0, ir));
-                  err.push(pre.subarray(ir + rm.length));
-                  pre = Buffer.alloc(0);
-                  running = true;
-                  writeStdin();
+                if (!running && pre.length > 65536) {
+                  const keep = Math.max(pm.length, rm.length);
+                  err.push(pre.subarray(0, pre.length - keep));
+                  pre = pre.subarray(pre.length - keep);
                 }
-                break;
-              }
-              if (!running && pre.length > 65536) {
-                const keep = Math.max(pm.length, rm.length);
-                err.push(pre.subarray(0, pre.length - keep));
-                pre = pre.subarray(pre.length - keep);
-              }
+              });
+              s.on('exit', (code: number | null, sig?: string) => {
+                exitCode = code ?? null;
+                if (sig) exitSignal = sig;
+              });
+              s.on('error', (er: Error) => this.log('debug', `ssh: channel error on ${e.label}: ${er.message}`));
+              s.on('close', () => {
+                if (settled) return;
+                if (pre.length) err.push(pre);
+                const stderr = err.text();
+                const stdout = out.text();
+                if (usePassword && !running) {
+                  const wrong = wrongPassword || /incorrect password|Sorry, try again/i.test(stderr);
+                  if (wrong) void Promise.resolve(this.o.credentials.forget(host, 'sudo')).catch(() => undefined);
+                  return finishErr(
+                    new SshError(
+                      wrong ? `sudo on ${e.label}: incorrect password` : `sudo on ${e.label} failed: ${stderr.trim() || `exit ${exitCode}`}`,
+                      'sudo',
+                    ),
+                  );
+                }
+                if (opts.sudo && mode === 'nopasswd' && exitCode !== 0) {
+                  if (SUDO_FAILURE.test(stderr))
+                    return finishErr(new SshError(`sudo on ${e.label} needs a password or is not allowed: ${stderr.trim()}`, 'sudo'));
+                  if (exitCode === 127 && /sudo: (command )?not found/.test(stderr))
+                    return finishErr(new SshError(`sudo is not installed on ${e.label}`, 'sudo'));
+                }
+                settled = true;
+                cleanup();
+                const r: ExecResult = { code: exitCode, stdout, stderr };
+                if (exitSignal) r.signal = exitSignal;
+                resolve(r);
+              });
+              if (running) writeStdin();
             });
-            s.on('exit', (code: number | null, sig?: string) => {
-              exitCode = code ?? null;
-              if (sig) exitSignal = sig;
-            });
-            s.on('error', (er: Error) => this.log('debug', `ssh: channel error on ${e.label}: ${er.message}`));
-            s.on('close', () => {
-              if (settled) return;
-              if (pre.length) err.push(pre);
-              const stderr = err.text();
-              const stdout = out.text();
-              if (usePassword && !running) {
-                const wrong = wrongPassword || /incorrect password|Sorry, try again/i.test(stderr);
-                if (wrong) void Promise.resolve(this.o.credentials.forget(host, 'sudo')).catch(() => undefined);
-                return finishErr(
-                  new SshError(
-                    wrong ? `sudo on ${e.label}: incorrect password` : `sudo on ${e.label} failed: ${stderr.trim() || `exit ${exitCode}`}`,
-                    'sudo',
-                  ),
-                );
-              }
-              if (opts.sudo && mode === 'nopasswd' && exitCode !== 0) {
-                if (SUDO_FAILURE.test(stderr))
-                  return finishErr(new SshError(`sudo on ${e.label} needs a password or is not allowed: ${stderr.trim()}`, 'sudo'));
-                if (exitCode === 127 && /sudo: (command )?not found/.test(stderr))
-                  return finishErr(new SshError(`sudo is not installed on ${e.label}`, 'sudo'));
-              }
-              settled = true;
-              cleanup();
-              const r: ExecResult = { code: exitCode, stdout, stderr };
-              if (exitSignal) r.signal = exitSignal;
-              resolve(r);
-            });
-            if (running) writeStdin();
-          });
+          } catch (x) {
+            finishErr(this.deadSocket(e, x));
+          }
         },
         (x) => finishErr(asSshError(x, what)),
       );
@@ -1052,10 +1065,14 @@ class Pool implements SshPool {
         };
         watched.on('data', onData);
       };
-      if (opts.pty) {
-        client.exec(cmd, { pty: { rows: opts.pty.rows, cols: opts.pty.cols, term: opts.pty.term ?? 'xterm-256color' } }, onOpen);
-      } else {
-        client.exec(cmd, onOpen);
+      try {
+        if (opts.pty) {
+          client.exec(cmd, { pty: { rows: opts.pty.rows, cols: opts.pty.cols, term: opts.pty.term ?? 'xterm-256color' } }, onOpen);
+        } else {
+          client.exec(cmd, onOpen);
+        }
+      } catch (x) {
+        fail(this.deadSocket(e, x));
       }
     });
   }
