@@ -820,7 +820,11 @@ export async function gotoLine(page: Page, line: number, column = 1, opts: { tim
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout });
   await input.fill(`:${line}:${column}`);
-  await sleep(250); // let the go-to-line picker take the text
+  // Enter acts on the picker's item: wait until it names the line ("Go to line N and character C")
+  await page
+    .locator('.quick-input-widget .monaco-list-row', { hasText: new RegExp(`\\b${line}\\b.*\\b${column}\\b`) })
+    .first()
+    .waitFor({ state: 'visible', timeout });
   await page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden', timeout });
 }
@@ -913,12 +917,16 @@ export async function runCommandExact(page: Page, label: string, opts: { timeout
 export async function readWholeEditor(page: Page, editor: ReturnType<Page['locator']>, opts: { maxPages?: number } = {}): Promise<string[]> {
   await editor.click({ position: { x: 80, y: 8 } }); // the first visible line, right of the gutter
   await page.keyboard.press('Control+Home');
-  await sleep(100);
+  for (let i = 0; i < 50 && !(await readEditorLines(editor)).some((l) => l.line === 1); i++) await sleep(100);
   const byLine = new Map<number, string>();
-  for (let i = 0; i < (opts.maxPages ?? 100); i++) {
+  // the end is where paging down shows nothing new three times running (a busy browser may
+  // render a page late: one unchanged read is not the end)
+  let still = 0;
+  for (let i = 0; i < (opts.maxPages ?? 100) + 3; i++) {
     const before = byLine.size;
     for (const l of await readEditorLines(editor)) if (l.line) byLine.set(l.line, l.text);
-    if (i > 0 && byLine.size === before) break;
+    still = i > 0 && byLine.size === before ? still + 1 : 0;
+    if (still >= 3) break;
     await page.keyboard.press('PageDown');
     await sleep(100);
   }

@@ -172,10 +172,19 @@ describe('e2e scenario 3: the container explorer on a test host', { skip }, () =
 
     async function expand(row: Locator): Promise<void> {
       await row.waitFor({ timeout: 60_000 });
-      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+      const expanded = async () => (await row.getAttribute('aria-expanded')) === 'true';
+      // A click can be lost when an event-driven refresh re-renders the row under the pointer:
+      // click again when, 5 s later, the row is neither expanded nor loading its children.
+      const twistie = row.locator('.monaco-tl-twistie');
       const deadline = Date.now() + 60_000;
-      while ((await row.getAttribute('aria-expanded')) !== 'true') {
+      let clickedAt = 0;
+      while (!(await expanded())) {
         if (Date.now() > deadline) throw new Error(`tree row ${await row.innerText()} did not expand`);
+        const loading = /loading/.test((await twistie.getAttribute('class').catch(() => null)) ?? '');
+        if (!loading && Date.now() - clickedAt > 5_000) {
+          await twistie.click();
+          clickedAt = Date.now();
+        }
         await page.waitForTimeout(100);
       }
     }

@@ -531,16 +531,24 @@ describe('runtime access on real hosts', { timeout: 900_000 }, () => {
       const seen: RuntimeEvent[] = [];
       const ac = new AbortController();
       const done = rt.subscribe((e) => seen.push(e), ac.signal);
-      await sleep(1000); // the subscription has no "ready" message: give it a moment to register
-      const name = `ev-${user}`;
-      await sh(h, `ctr -n default run -d ${BUSYBOX.ref} ${name}`);
-      const start = await until(`/tasks/start of ${name} (${access ?? 'grpc'})`, async () => seen.find((e) => e.topic === '/tasks/start' && e.subject === name));
+      // The subscription sends no "ready" message, so a container started at once may come before
+      // it is registered: start one every few seconds (at most 8) until the stream shows one.
+      const names: string[] = [];
+      let name = '';
+      let start: RuntimeEvent | undefined;
+      for (let i = 0; i < 8 && !start; i++) {
+        name = `ev-${user}-${i}`;
+        names.push(name);
+        await sh(h, `ctr -n default run -d ${BUSYBOX.ref} ${name}`);
+        start = await until(`/tasks/start of ${name} (${access ?? 'grpc'})`, async () => seen.find((e) => e.topic === '/tasks/start' && e.subject === name), 4000).catch(() => undefined);
+      }
+      assert.ok(start, `no /tasks/start on the ${access ?? 'grpc'} stream for ${names.join(', ')}; saw ${JSON.stringify(seen.slice(-5))}`);
       assert.equal(start.namespace, 'default');
       assert.ok(Math.abs(start.timestamp - Date.now()) < 10 * 60_000, 'timestamp in ms');
       assert.ok(seen.some((e) => e.topic === '/containers/create' && e.subject === name && e.namespace === 'default'));
       ac.abort();
       await done; // resolves once cancelled
-      await sh(h, `ctr -n default tasks kill -s SIGKILL ${name}; sleep 0.5; ctr -n default containers rm ${name}`);
+      for (const n of names) await sh(h, `ctr -n default tasks kill -s SIGKILL ${n}; sleep 0.5; ctr -n default containers rm ${n}`);
       t.diagnostic(`${access ?? 'grpc'}: ${seen.length} events, topics ${[...new Set(seen.map((e) => e.topic))].join(' ')}`);
     }
   });

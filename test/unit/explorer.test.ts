@@ -398,6 +398,47 @@ describe('refresher', () => {
     }
   });
 
+  test('every opened stream is followed by one settle reload (what changed before it was registered)', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    try {
+      const r = recorder();
+      const ref = new Refresher(r.deps, { pollMs: 0, settleMs: 2000, resubscribeDelaysMs: [1000] });
+      ref.setVisible(true);
+      ref.setExpanded('h1', true);
+      mock.timers.tick(1999);
+      await flush();
+      assert.deepEqual(r.calls, ['subscribe h1']);
+      mock.timers.tick(1);
+      await flush();
+      assert.deepEqual(r.calls, ['subscribe h1', 'refresh h1 settle']);
+      mock.timers.tick(60_000);
+      await flush();
+      assert.equal(r.calls.length, 2, 'once per stream, not a poll');
+      // closed before it settles: no reload for it
+      r.calls.length = 0;
+      ref.setExpanded('h1', false);
+      ref.setExpanded('h1', true);
+      ref.setExpanded('h1', false);
+      mock.timers.tick(5000);
+      await flush();
+      assert.deepEqual(r.calls.filter((c) => c.startsWith('refresh')), ['refresh h1 resume'], r.calls.join('\n'));
+      // a reopened stream settles too
+      ref.setExpanded('h1', true);
+      await flush();
+      r.calls.length = 0;
+      r.end('h1', new Error('dropped'));
+      await flush();
+      mock.timers.tick(1000); // resubscribe
+      await flush();
+      mock.timers.tick(2000);
+      await flush();
+      assert.deepEqual(r.calls, ['ended h1', 'refresh h1 stream-ended', 'subscribe h1', 'refresh h1 settle']);
+      ref.dispose();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   test('a burst of events is one reload after the debounce; a long burst reloads by maxWait', async () => {
     mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
     try {
@@ -432,7 +473,7 @@ describe('refresher', () => {
     mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
     try {
       const r = recorder();
-      const ref = new Refresher(r.deps, { pollMs: 30_000 });
+      const ref = new Refresher(r.deps, { pollMs: 30_000, settleMs: 0 }); // (polls only: no settle reload)
       ref.setExpanded('h1', true);
       mock.timers.tick(120_000);
       assert.equal(r.calls.length, 0, 'no polling while hidden');

@@ -2,7 +2,8 @@
  * A shell in a container as a VS Code terminal: a Pseudoterminal over a pty channel of the host's
  * pooled SSH connection (`conn.spawn(argv, { pty })`), with the argv the runtime core gives for an
  * interactive shell (`RuntimeClient.shellArgv`). Keystrokes go to the channel's stdin, output comes
- * back as UTF-8 (decoded across chunk boundaries), window size changes are forwarded.
+ * back as UTF-8 (decoded across chunk boundaries), window size changes are forwarded. What is typed
+ * while the channel opens is kept and sent once it is up.
  */
 import { StringDecoder } from 'node:string_decoder';
 import * as vscode from 'vscode';
@@ -16,6 +17,8 @@ export interface ShellTarget {
   title: string;
 }
 
+const EARLY_INPUT_MAX = 64 * 1024;
+
 export class ExecPseudoterminal implements vscode.Pseudoterminal {
   private readonly writeEmitter = new vscode.EventEmitter<string>();
   readonly onDidWrite = this.writeEmitter.event;
@@ -25,6 +28,8 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
   private closed = false;
   private failed = false;
   private pending: { rows: number; cols: number } | undefined;
+  /** keystrokes typed while the channel opens (sent once it is up; capped) */
+  private early = '';
 
   constructor(private readonly target: ShellTarget) {}
 
@@ -43,6 +48,8 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
       }
       this.proc = proc;
       if (this.pending) proc.resize(this.pending.rows, this.pending.cols);
+      if (this.early) proc.stdin.write(this.early);
+      this.early = '';
       const out = new StringDecoder('utf8');
       const err = new StringDecoder('utf8');
       proc.stdout.on('data', (b: Buffer | string) => this.writeEmitter.fire(typeof b === 'string' ? b : out.write(b)));
@@ -60,13 +67,14 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
     }
   }
 
-  /** Keystrokes go to the shell; before the channel is up they are dropped; after a failure a key closes the terminal. */
+  /** Keystrokes go to the shell; before the channel is up they wait (up to 64 KB); after a failure a key closes the terminal. */
   handleInput(data: string): void {
     if (this.proc) this.proc.stdin.write(data);
-    else if (this.failed && !this.closed) {
+    else if (this.failed) {
+      if (this.closed) return;
       this.closed = true;
       this.closeEmitter.fire(1);
-    }
+    } else if (!this.closed && this.early.length + data.length <= EARLY_INPUT_MAX) this.early += data;
   }
 
   setDimensions(dims: vscode.TerminalDimensions): void {

@@ -4,9 +4,11 @@
  * of that host; a slow fallback poll runs only for those same hosts; a hidden view or a collapsed
  * host costs nothing. A stream that ends by itself (dropped connection, restarted containerd) is
  * reopened a bounded number of times, with a reload each time so the tree shows the new state.
+ * containerd does not say when a new subscription is registered, so a change made while the stream
+ * opens could be missed: one more reload follows every opened stream after `settleMs`.
  */
 
-export type RefreshReason = 'event' | 'poll' | 'resume' | 'stream-ended';
+export type RefreshReason = 'event' | 'poll' | 'resume' | 'stream-ended' | 'settle';
 
 export interface RefresherDeps {
   /** Open the host's event stream and call onEvent per event; resolve when it ends (drop or signal). */
@@ -27,6 +29,8 @@ export interface RefresherOptions {
   pollMs?: number;
   /** waits before reopening a stream that ended; its length bounds the attempts (default 1 s, 5 s, 15 s) */
   resubscribeDelaysMs?: readonly number[];
+  /** one reload this long after a stream opens, for what changed before it was registered; 0 = off (default 2 s) */
+  settleMs?: number;
 }
 
 interface Watch {
@@ -41,6 +45,7 @@ interface Watch {
   burstStart?: number;
   poll?: ReturnType<typeof setInterval>;
   retry?: ReturnType<typeof setTimeout>;
+  settle?: ReturnType<typeof setTimeout>;
   failures: number;
   refreshing?: Promise<void>;
   again?: RefreshReason;
@@ -71,6 +76,7 @@ export class Refresher {
       maxWaitMs: opts.maxWaitMs ?? 2000,
       pollMs: opts.pollMs ?? 30_000,
       resubscribeDelaysMs: opts.resubscribeDelaysMs ?? [1000, 5000, 15_000],
+      settleMs: opts.settleMs ?? 2000,
     };
   }
 
@@ -199,7 +205,8 @@ export class Refresher {
     this.stopPoll(w);
     if (w.debounce) clearTimeout(w.debounce);
     if (w.retry) clearTimeout(w.retry);
-    w.debounce = w.retry = w.burstStart = undefined;
+    if (w.settle) clearTimeout(w.settle);
+    w.debounce = w.retry = w.settle = w.burstStart = undefined;
     w.failures = 0;
   }
 
@@ -214,6 +221,13 @@ export class Refresher {
       p = Promise.resolve(this.deps.subscribe(key, () => this.notify(key), ctrl.signal));
     } catch (e) {
       p = Promise.reject(e);
+    }
+    if (this.o.settleMs > 0) {
+      if (w.settle) clearTimeout(w.settle);
+      w.settle = setTimeout(() => {
+        w.settle = undefined;
+        if (w.active && w.stream === ctrl) this.runRefresh(key, 'settle');
+      }, this.o.settleMs);
     }
     p.catch((e: unknown) => {
       ended = e ?? new Error('event stream failed');

@@ -287,7 +287,7 @@ function defineTests(root: Mocha.Suite): void {
     await vscode.commands.executeCommand('containerd.explorer.exec', idle);
     const term = await waitFor('a new terminal', () => vscode.window.terminals.length > before && vscode.window.terminals[vscode.window.terminals.length - 1]);
     assert.match(term.name, /idle-a/);
-    await sleep(1500); // the channel opens asynchronously; input before it is dropped
+    // sent at once, while the channel may still be opening: input typed early is kept, not dropped
     term.sendText('echo explorer-pty-$((6*7)) > /tmp/pty-proof; exit');
     const proof = await waitFor('the file the shell wrote', async () => {
       const out = await ssh(h, ['ctr', '-n', 'default', 'tasks', 'exec', '--exec-id', `check-${Date.now()}`, 'idle-a', 'cat', '/tmp/pty-proof']).catch(() => '');
