@@ -24,6 +24,7 @@ import {
   sudoArgv,
   type Credentials,
   type HostConfig,
+  type HostConnection,
   type HostKeyPrompt,
   type SshPool,
   type SshPoolOptions,
@@ -675,23 +676,31 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     await Promise.all([...procs.slice(1), again].map((p) => p.exited));
   });
 
-  live('a socket that dies before ssh2 notices: exec and spawn reject as closed, the pool reconnects', async () => {
-    const p = pool(credentials(), knownHosts());
-    const conn = await p.get(host());
-    await conn.exec(['true']);
-    // ssh2 throws "Not connected" from exec() once its socket is unwritable and before it emits
-    // 'close' — the window a server restart opens. Reach that state on purpose (private fields).
-    const client = (conn as unknown as { entry: { client: { _sock: { destroy(): void } } } }).entry.client;
-    client._sock.destroy();
-    const [a, b] = await Promise.allSettled([conn.exec(['true']), conn.spawn(['true'])]);
-    for (const r of [a, b]) {
-      assert.equal(r.status, 'rejected');
-      const err = (r as PromiseRejectedResult).reason;
-      assert.ok(err instanceof SshError, String(err));
-      assert.equal(err.kind, 'closed', err.message);
+  live('a socket that dies before ssh2 notices: exec, spawn, SFTP and socket forwards reject as closed; the pool reconnects', async () => {
+    // ssh2 throws "Not connected" from its calls once its socket is unwritable and before it emits
+    // 'close' — the window a server restart opens. Reach that state on purpose (private fields),
+    // once per operation so that each meets the dead socket itself.
+    const ops: [string, (c: HostConnection) => Promise<unknown>][] = [
+      ['exec', (c) => c.exec(['true'])],
+      ['spawn', (c) => c.spawn(['true'])],
+      ['writeFile', (c) => c.writeFile(path.join(dir, 'never-written'), Buffer.from('x'))],
+      ['openUnixSocket', (c) => c.openUnixSocket!(path.join(dir, 'any.sock'))],
+    ];
+    for (const [name, op] of ops) {
+      const p = pool(credentials(), knownHosts());
+      const conn = await p.get(host());
+      await conn.exec(['true']);
+      (conn as unknown as { entry: { client: { _sock: { destroy(): void } } } }).entry.client._sock.destroy();
+      const err = await op(conn).then(
+        () => assert.fail(`${name} succeeded on a dead socket`),
+        (x: unknown) => x,
+      );
+      assert.ok(err instanceof SshError, `${name}: ${String(err)}`);
+      assert.equal(err.kind, 'closed', `${name}: ${err.message}`);
+      const again = await p.get(host());
+      assert.equal((await again.exec(['echo', name])).stdout, `${name}\n`);
     }
-    const again = await p.get(host());
-    assert.equal((await again.exec(['echo', 'ok'])).stdout, 'ok\n');
+    assert.ok(!fs.existsSync(path.join(dir, 'never-written')));
   });
 
   live('changed host key is refused; after a restart the pool reconnects', async () => {

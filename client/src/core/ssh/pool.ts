@@ -670,18 +670,22 @@ class Pool implements SshPool {
       let late = false;
       const p = withTimeout(
         new Promise<SFTPWrapper>((resolve, reject) => {
-          client.sftp((err, s) => {
-            if (late) {
-              s?.end();
-              return;
-            }
-            if (err) return reject(new SshError(`SFTP on ${e.label}: ${err.message}`, 'other'));
-            s.on('close', () => {
-              if (e.sftp === p) e.sftp = undefined;
+          try {
+            client.sftp((err, s) => {
+              if (late) {
+                s?.end();
+                return;
+              }
+              if (err) return reject(new SshError(`SFTP on ${e.label}: ${err.message}`, 'other'));
+              s.on('close', () => {
+                if (e.sftp === p) e.sftp = undefined;
+              });
+              s.on('error', (er: Error) => this.log('warn', `ssh: sftp ${e.label}: ${er.message}`));
+              resolve(s);
             });
-            s.on('error', (er: Error) => this.log('warn', `ssh: sftp ${e.label}: ${er.message}`));
-            resolve(s);
-          });
+          } catch (x) {
+            reject(this.deadSocket(e, x));
+          }
         }),
         this.o.opTimeoutMs,
         `opening SFTP on ${e.label}`,
@@ -1172,14 +1176,18 @@ class Connection implements HostConnection {
     let late = false;
     return withTimeout(
       new Promise<NodeJS.ReadWriteStream>((resolve, reject) => {
-        client.openssh_forwardOutStreamLocal(socketPath, (err, s) => {
-          if (late) {
-            s?.close();
-            return;
-          }
-          if (err) reject(new SshError(`cannot open ${socketPath} on ${e.label}: ${err.message}`, 'other'));
-          else resolve(s);
-        });
+        try {
+          client.openssh_forwardOutStreamLocal(socketPath, (err, s) => {
+            if (late) {
+              s?.close();
+              return;
+            }
+            if (err) reject(new SshError(`cannot open ${socketPath} on ${e.label}: ${err.message}`, 'other'));
+            else resolve(s);
+          });
+        } catch (x) {
+          reject(this.pool.deadSocket(e, x));
+        }
       }),
       15_000,
       `opening ${socketPath} on ${e.label}`,
