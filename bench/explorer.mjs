@@ -231,7 +231,7 @@ try {
   }, { pollMs: 0 });
   refresher.setVisible(true);
   refresher.setExpanded(host.name, true);
-  await sleep(1500); // the stream opens and the first reload (of 200 containers) is done
+  await sleep(3500); // the stream opens and its settle reload (2 s, of 200 containers) is done: only events count below
   const startToTree = [];
   const runToTree = [];
   for (let i = 0; i < ROUNDS; i++) {
