@@ -676,7 +676,7 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
     await Promise.all([...procs.slice(1), again].map((p) => p.exited));
   });
 
-  live('a socket that dies before ssh2 notices: exec, spawn, SFTP and socket forwards reject as closed; the pool reconnects', async () => {
+  live('a socket that dies before ssh2 notices: exec, spawn, SFTP, socket and jump forwards reject as closed; the pool reconnects', async () => {
     // ssh2 throws "Not connected" from its calls once its socket is unwritable and before it emits
     // 'close' — the window a server restart opens. Reach that state on purpose (private fields),
     // once per operation so that each meets the dead socket itself.
@@ -701,6 +701,17 @@ describe('ssh pool against a real sshd on 127.0.0.1', () => {
       assert.equal((await again.exec(['echo', name])).stdout, `${name}\n`);
     }
     assert.ok(!fs.existsSync(path.join(dir, 'never-written')));
+
+    // a jump host whose socket just died: a new connection through it fails as closed, the next one
+    // reconnects the jump host
+    const p = pool(credentials(), knownHosts(), { resolveJumpHost: (spec) => ({ name: spec, ...parseJumpSpec(spec), identityFile: key }) });
+    const jumped = host({ proxyJump: `root@127.0.0.1:${sshd!.port}` });
+    (await p.get(jumped)).close(); // leaves only the jump host's connection in the pool
+    const entries = [...(p as unknown as { entries: Map<string, { client?: { _sock: { destroy(): void } } }> }).entries.values()];
+    assert.equal(entries.length, 1, 'only the jump host is pooled');
+    entries[0].client!._sock.destroy();
+    await rejectsWith(p.get(jumped), 'closed');
+    assert.equal((await (await p.get(jumped)).exec(['echo', 'jumped'])).stdout, 'jumped\n');
   });
 
   live('changed host key is refused; after a restart the pool reconnects', async () => {

@@ -366,14 +366,18 @@ class Pool implements SshPool {
     let late = false;
     const stream = await withTimeout(
       new Promise<ClientChannel>((resolve, reject) => {
-        jc.forwardOut('127.0.0.1', 0, h.host, h.port, (err, s) => {
-          if (late) {
-            s?.close();
-            return;
-          }
-          if (err) reject(new SshError(`jump host ${je.label} could not reach ${h.host}:${h.port}: ${err.message}`, 'unreachable'));
-          else resolve(s);
-        });
+        try {
+          jc.forwardOut('127.0.0.1', 0, h.host, h.port, (err, s) => {
+            if (late) {
+              s?.close();
+              return;
+            }
+            if (err) reject(new SshError(`jump host ${je.label} could not reach ${h.host}:${h.port}: ${err.message}`, 'unreachable'));
+            else resolve(s);
+          });
+        } catch (x) {
+          reject(this.deadSocket(je, x));
+        }
       }),
       this.o.connectTimeoutMs,
       `forwarding to ${h.host}:${h.port} through ${je.label}`,
