@@ -115,7 +115,8 @@ describe('log viewer webview in Chromium', () => {
     await send({ type: 'lines', lines: [line('GET /health 200'), line('ERROR db down', { e: 1 }), line('GET /api 200')] });
     await page.fill('#include', 'get');
     await page.fill('#exclude', '/health/');
-    await until(`document.getElementById('status').textContent.includes('match')`, 'the filter');
+    // (the include filter alone shows "2 of 3": wait for both)
+    await until(`document.getElementById('status').textContent.includes('1 of 3 lines match')`, 'both filters');
     assert.deepEqual(await visible(), ['GET /api 200']);
     await send({ type: 'lines', lines: [line('GET /health 200'), line('get /users 500'), line('POST /x')] });
     assert.deepEqual(await visible(), ['GET /api 200', 'get /users 500']);
