@@ -277,8 +277,9 @@ class Pool implements SshPool {
   }
 
   /**
-   * ssh2 throws "Not connected" from exec() once the socket is unwritable but before it emits
-   * 'close' (a server restart opens that window): forget the entry now so the next get reconnects.
+   * ssh2 throws "Not connected" synchronously from exec(), sftp() and its forwards once the socket is
+   * unwritable but before it emits 'close' (a server restart opens that window): every such call is
+   * guarded, and the entry is forgotten at once so the next get reconnects.
    */
   deadSocket(e: Entry, x: unknown): SshError {
     this.closeEntry(e);
